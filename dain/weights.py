@@ -1,0 +1,311 @@
+"""Weight registry: where the official checkpoints live, the local cache, and a resumable download.
+
+What is pinned, honestly:
+
+- The URL of DAIN's ``best.pth`` is the one in the official README (``baowenbo/DAIN``):
+  ``http://vllab1.ucmerced.edu/~wenbobao/DAIN/best.pth`` (plain HTTP, university server).
+- Its SHA-256 and size are **not** pinned here: the file could not be fetched while this was
+  written, so no checksum was ever computed. :attr:`WeightSpec.sha256` is ``None`` and the download
+  is only checked for completeness (Content-Length) and then for loadability (every tensor of the
+  954-key layout must be present). When a checksum is pinned, a mismatch is refused.
+- After every download the observed size and SHA-256 are recorded next to the file
+  (``<file>.sha256``), so later runs detect a changed or truncated cache file, and the values can
+  be pinned in :data:`REGISTRY` once confirmed.
+
+Loading is always ``weights_only`` (see :mod:`dain.checkpoint`), so even an unpinned file cannot run code.
+
+Cache folder: ``$RESTORE_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/dain-restore``, else
+``~/.cache/dain-restore`` (see :func:`cache_dir`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "WeightSpec",
+    "WeightsUnavailableError",
+    "ChecksumError",
+    "REGISTRY",
+    "DAIN_BEST",
+    "CACHE_ENV",
+    "cache_dir",
+    "cached_file",
+    "download",
+    "ensure_weights",
+    "resolve_dain_weights",
+    "sha256_of",
+]
+
+CACHE_ENV = "RESTORE_CACHE_DIR"
+_CHUNK = 1 << 20
+ProgressCallback = Callable[[int, "int | None"], None]
+
+
+class WeightsUnavailableError(ValueError):
+    """The weights could not be found or downloaded; the message is one line and says what to do."""
+
+
+class ChecksumError(WeightsUnavailableError):
+    """A downloaded or cached file does not match its pinned SHA-256 or recorded size."""
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One downloadable weights file.
+
+    name: registry key; url: where it is published; filename: its name in the cache folder;
+    sha256 / size: pinned values or ``None`` when unknown (then only recorded after download);
+    cli_hint: the command-line option a user passes instead of downloading.
+    """
+
+    name: str
+    url: str
+    filename: str
+    sha256: str | None = None
+    size: int | None = None
+    cli_hint: str = "--dain-weights PATH"
+
+
+DAIN_BEST = WeightSpec(
+    name="dain",
+    url="http://vllab1.ucmerced.edu/~wenbobao/DAIN/best.pth",
+    filename="dain_best.pth",
+    sha256=None,  # not pinned: never fetched while writing this (see module docstring)
+    size=None,
+)
+
+REGISTRY: dict[str, WeightSpec] = {DAIN_BEST.name: DAIN_BEST}
+
+
+def cache_dir() -> Path:
+    """The toolkit's cache folder (not created): ``$RESTORE_CACHE_DIR``, else the user cache."""
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "dain-restore"
+
+
+def cached_file(spec: WeightSpec) -> Path:
+    """Where ``spec`` lives (or will live) in the cache."""
+    return cache_dir() / spec.filename
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _write_record(path: Path, url: str, sha256: str, size: int) -> None:
+    record = {"file": path.name, "url": url, "sha256": sha256, "size": size}
+    _record_path(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def _stderr_progress(label: str) -> ProgressCallback:
+    """A progress callback printing ``label: 12.0/96.0 MB (12%)`` on one refreshed stderr line."""
+    state = {"last": -1}
+
+    def report(done: int, total: int | None) -> None:
+        step = done * 100 // total if total else done // (5 * _CHUNK)
+        if step == state["last"] and (total is None or done < total):
+            return
+        state["last"] = step
+        if total:
+            text = f"\r{label}: {done / 1e6:.1f}/{total / 1e6:.1f} MB ({step}%)"
+        else:
+            text = f"\r{label}: {done / 1e6:.1f} MB"
+        sys.stderr.write(text + ("\n" if total and done >= total else ""))
+        sys.stderr.flush()
+
+    return report
+
+
+def download(
+    url: str,
+    destination: Path,
+    *,
+    sha256: str | None = None,
+    size: int | None = None,
+    progress: ProgressCallback | bool = True,
+    timeout: float = 30.0,
+    cli_hint: str = "--dain-weights PATH",
+) -> Path:
+    """Download ``url`` to ``destination`` through ``<destination>.part``, resuming with HTTP Range.
+
+    A partial file from an interrupted run is continued (``Range: bytes=N-``); a server that ignores
+    the range (200 instead of 206) restarts from zero. The SHA-256 is computed while streaming;
+    when ``sha256`` (or ``size``) is given a mismatch deletes the partial file and raises
+    :class:`ChecksumError`. The observed size and SHA-256 are recorded in ``<destination>.sha256``.
+    Network failures raise :class:`WeightsUnavailableError` with a one-line message naming ``cli_hint``.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".part")
+    report: ProgressCallback | None
+    if progress is True:
+        report = _stderr_progress(f"downloading {destination.name}")
+    else:
+        report = progress or None
+
+    offset = partial.stat().st_size if partial.exists() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": "dain-restore"})
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - URL from registry/caller
+    except urllib.error.HTTPError as error:
+        if error.code == 416 and offset:  # range past the end: the partial file is complete or stale
+            partial.unlink()
+            return download(
+                url,
+                destination,
+                sha256=sha256,
+                size=size,
+                progress=progress,
+                timeout=timeout,
+                cli_hint=cli_hint,
+            )
+        raise WeightsUnavailableError(
+            f"cannot download {url} (HTTP {error.code}); download it yourself and pass {cli_hint}"
+        ) from error
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise WeightsUnavailableError(
+            f"cannot download {url} ({reason}); offline? download it yourself and pass {cli_hint}"
+        ) from error
+
+    digest = hashlib.sha256()
+    with response:
+        if offset and response.status == 206:
+            with open(partial, "rb") as handle:  # hash what is already there
+                for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                    digest.update(chunk)
+            mode = "ab"
+        else:
+            offset, mode = 0, "wb"
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length is not None else None
+        done = offset
+        try:
+            with open(partial, mode) as handle:
+                if report:
+                    report(done, total)
+                while chunk := response.read(_CHUNK):
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    done += len(chunk)
+                    if report:
+                        report(done, total)
+        except (OSError, TimeoutError) as error:
+            raise WeightsUnavailableError(
+                f"download of {url} interrupted at {done} bytes ({error}); run again to resume, "
+                f"or pass {cli_hint}"
+            ) from error
+
+    if total is not None and done != total:
+        raise WeightsUnavailableError(
+            f"download of {url} incomplete ({done} of {total} bytes); run again to resume, or pass {cli_hint}"
+        )
+    observed = digest.hexdigest()
+    if (sha256 is not None and observed != sha256.lower()) or (size is not None and done != size):
+        partial.unlink(missing_ok=True)
+        raise ChecksumError(
+            f"download of {url} does not match its pinned checksum (sha256 {observed}, {done} bytes); "
+            f"refused. Pass {cli_hint} with a trusted copy"
+        )
+    os.replace(partial, destination)
+    _write_record(destination, url, observed, done)
+    return destination
+
+
+def _verify_cached(path: Path, spec: WeightSpec) -> None:
+    """Cheap check of a cached file against its download record and the pinned values."""
+    record_path = _record_path(path)
+    actual_size = path.stat().st_size
+    if spec.size is not None and actual_size != spec.size:
+        raise ChecksumError(
+            f"cached {path} has {actual_size} bytes, expected {spec.size}; delete it or pass {spec.cli_hint}"
+        )
+    if record_path.exists():
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {}
+        if record.get("size") not in (None, actual_size):
+            raise ChecksumError(
+                f"cached {path} changed since download ({actual_size} bytes, recorded {record['size']}); "
+                f"delete it or pass {spec.cli_hint}"
+            )
+        recorded_sha = record.get("sha256")
+    else:
+        recorded_sha = None
+    if spec.sha256 is not None:
+        observed = recorded_sha if recorded_sha is not None else sha256_of(path)
+        if observed != spec.sha256.lower():
+            raise ChecksumError(
+                f"cached {path} does not match the pinned sha256; delete it or pass {spec.cli_hint}"
+            )
+
+
+def ensure_weights(
+    spec: WeightSpec = DAIN_BEST,
+    *,
+    allow_download: bool = True,
+    progress: ProgressCallback | bool = True,
+    timeout: float = 30.0,
+) -> Path:
+    """Path of the cached weights of ``spec``, downloading them into :func:`cache_dir` if needed."""
+    path = cached_file(spec)
+    if path.is_file():
+        _verify_cached(path, spec)
+        return path
+    if not allow_download:
+        raise WeightsUnavailableError(
+            f"{spec.name} weights are not in the cache ({path}); pass {spec.cli_hint}"
+        )
+    return download(
+        spec.url,
+        path,
+        sha256=spec.sha256,
+        size=spec.size,
+        progress=progress,
+        timeout=timeout,
+        cli_hint=spec.cli_hint,
+    )
+
+
+def resolve_dain_weights(
+    weights: str | Path | None,
+    *,
+    allow_download: bool = True,
+    progress: ProgressCallback | bool = True,
+) -> Path:
+    """The DAIN checkpoint to load: ``weights`` if given (must exist), else the cached official file.
+
+    Raises :class:`WeightsUnavailableError` (a ``ValueError``) with a one-line message naming
+    ``--dain-weights PATH`` when nothing usable is found.
+    """
+    if weights is not None:
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise WeightsUnavailableError(f"--dain-weights: file not found: {path}")
+        return path
+    return ensure_weights(DAIN_BEST, allow_download=allow_download, progress=progress)

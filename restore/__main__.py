@@ -1,0 +1,5 @@
+"""``python -m restore`` runs the CLI."""
+
+from restore.cli import main
+
+main()

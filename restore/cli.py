@@ -1,0 +1,283 @@
+"""The ``restore`` command line.
+
+``restore INPUT [options]`` restores a film; ``restore pair A B -o OUT`` interpolates
+between two images; ``restore models [FILE]`` lists upscaling models. Bad input or
+usage prints one line on stderr and exits 2; ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from restore.errors import RestoreError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bring old film back to life.")
+_SUBCOMMANDS = {"run", "pair", "models"}
+_stderr = Console(stderr=True)
+
+
+class _FramesPerSecondColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("  -- fps" if speed is None else f"{speed:6.1f} fps", style="progress.data.speed")
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        _FramesPerSecondColumn(),
+        TimeRemainingColumn(),
+        TimeElapsedColumn(),
+        console=_stderr,
+        disable=quiet,
+        transient=True,
+    )
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"restore {version('dain-restore')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Bring old film back to life: interpolate, upscale and restore."""
+
+
+@app.command("run", help="Restore a film (the default command: `restore film.mp4 ...`).")
+def run_command(
+    input: Annotated[Path, typer.Argument(help="The film to restore.", show_default=False)],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Output file [default: INPUT.restored.mp4].")
+    ] = None,
+    fps: Annotated[
+        str | None, typer.Option(help="Output frame rate (60, 59.94, 30000/1001) [default: unchanged].")
+    ] = None,
+    scale: Annotated[float | None, typer.Option(help="Upscale factor [default: 1].")] = None,
+    size: Annotated[str | None, typer.Option(help="Exact output size WxH, e.g. 3840x2160.")] = None,
+    fit: Annotated[str, typer.Option(help="With --size: pad (letterbox) or crop.")] = "pad",
+    interp: Annotated[str, typer.Option(help="Interpolation engine (classic, dain, blend, repeat).")] = "classic",
+    sr: Annotated[str, typer.Option(help="Upscaler: lanczos, anime4k, a model file, or a chain a,b,c.")] = "lanczos",
+    tile: Annotated[int | None, typer.Option(help="Upscaler tile size in pixels (0 = no tiling).")] = None,
+    colorize: Annotated[bool, typer.Option("--colorize", help="Colourise black-and-white film.")] = False,
+    codec: Annotated[str, typer.Option(help="h264, h265, prores or ffv1.")] = "h264",
+    crf: Annotated[int | None, typer.Option(help="Quality for h264/h265 (lower is better).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    dain_weights: Annotated[
+        Path | None, typer.Option("--dain-weights", help="DAIN checkpoint (best.pth) for --interp dain.")
+    ] = None,
+    cut_detection: Annotated[
+        bool, typer.Option("--cut-detection/--no-cut-detection", help="Never interpolate across scene cuts.")
+    ] = True,
+    repeat_detection: Annotated[
+        bool,
+        typer.Option("--repeat-detection/--no-repeat-detection", help="Find repeated frames (telecine, twos)."),
+    ] = True,
+    cut_threshold: Annotated[
+        float, typer.Option(help="Cut sensitivity: a cut's difference over the local median.")
+    ] = 3.0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    from restore.config import RestoreConfig, default_output_path
+    from restore.geometry import parse_size
+    from restore.pipeline import check_job, prepare_job, run_job
+    from restore.shots import ShotSettings
+    from restore.timing import parse_frame_rate
+
+    try:
+        rate: Fraction | None = parse_frame_rate(fps) if fps is not None else None
+        exact_size = parse_size(size) if size is not None else None
+    except ValueError as error:
+        raise RestoreError(str(error)) from None
+    if scale is not None and exact_size is not None:
+        raise RestoreError("--scale and --size cannot be used together")
+    if scale is not None and not 0 < scale <= 16:
+        raise RestoreError(f"--scale must be above 0 and at most 16, got {scale:g}")
+    interp_options: dict[str, object] = {}
+    if dain_weights is not None:
+        interp_options["weights"] = dain_weights
+    sr_options: dict[str, object] = {}
+    if tile is not None:
+        sr_options["tile"] = tile
+    config = RestoreConfig(
+        input=input,
+        output=output if output is not None else default_output_path(input, codec),
+        fps=rate,
+        scale=scale,
+        size=exact_size,
+        fit=fit,
+        interp=interp,
+        sr=sr,
+        colorize=colorize,
+        codec=codec,
+        crf=crf,
+        device=device,
+        overwrite=overwrite,
+        shots=ShotSettings(detect_cuts=cut_detection, detect_duplicates=repeat_detection, cut_ratio=cut_threshold),
+        interp_options=interp_options,
+        sr_options=sr_options,
+    )
+    checked = check_job(config)
+    with _progress(quiet) as progress:
+        scan_task = progress.add_task("analysing", total=None)
+        job = prepare_job(
+            config, on_scan=lambda done, _total: progress.update(scan_task, completed=done), checked=checked
+        )
+        progress.update(scan_task, total=job.timeline.frame_count, completed=job.timeline.frame_count)
+        plan = job.plan
+        if not quiet:
+            progress.console.print(
+                f"{input.name}: {job.timeline.frame_count} frames, {job.timeline.duration:.2f} s, "
+                f"{len(job.shots.cuts)} cuts, {int(job.shots.repeats.sum())} repeats → "
+                f"{len(plan)} frames at {float(plan.fps):.3f} fps ({plan.interpolated_count} interpolated), "
+                f"{job.geometry.canvas[0]}x{job.geometry.canvas[1]}, {job.device}"
+            )
+        task = progress.add_task("restoring", total=len(plan))
+        report = run_job(job, on_progress=lambda done, _total: progress.update(task, completed=done))
+    if not quiet:
+        _stderr.print(f"wrote {report.output} ({report.frames} frames in {report.seconds:.1f} s)")
+
+
+def _parse_times(text: str) -> list[float]:
+    try:
+        times = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise RestoreError(f"--times must be numbers between 0 and 1 separated by commas, got {text!r}") from None
+    if not times or any(not 0 < t < 1 for t in times):
+        raise RestoreError(f"--times must be numbers strictly between 0 and 1, got {text!r}")
+    return times
+
+
+@app.command("pair", help="Interpolate between two images: one output image per phase.")
+def pair_command(
+    first: Annotated[Path, typer.Argument(help="Image at phase 0.", show_default=False)],
+    second: Annotated[Path, typer.Argument(help="Image at phase 1.", show_default=False)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="A file for one phase, a folder for several.")],
+    times: Annotated[str, typer.Option(help="Phases, e.g. 0.25,0.5,0.75.")] = "0.5",
+    interp: Annotated[str, typer.Option(help="Interpolation engine.")] = "classic",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    dain_weights: Annotated[Path | None, typer.Option("--dain-weights", help="DAIN checkpoint.")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    import torch
+
+    from dain.engines import create_interpolator
+    from restore.frames import array_to_tensor, tensor_to_array
+    from restore.images import read_image, write_image
+    from restore.pipeline import resolve_device
+
+    phases = _parse_times(times)
+    image0, image1 = read_image(first), read_image(second)
+    if image0.shape != image1.shape:
+        raise RestoreError(
+            f"the two images differ in size: {image0.shape[1]}x{image0.shape[0]} and "
+            f"{image1.shape[1]}x{image1.shape[0]}"
+        )
+    if len(phases) == 1 and output.suffix:
+        targets = [output]
+        if not output.parent.is_dir():
+            raise RestoreError(f"output folder does not exist: {output.parent}")
+    else:
+        if output.exists() and not output.is_dir():
+            raise RestoreError(f"several phases need an output folder, and {output} is a file")
+        output.mkdir(parents=True, exist_ok=True)
+        targets = [output / f"phase_{t:.4f}.png" for t in phases]
+    torch_device = resolve_device(device)
+    options: dict[str, object] = {"weights": dain_weights} if dain_weights is not None else {}
+    try:
+        engine = create_interpolator(interp, device=torch_device, **options)
+    except ValueError as error:
+        raise RestoreError(str(error)) from None
+    with torch.inference_mode():
+        frames = engine.interpolate(
+            array_to_tensor(image0, torch_device), array_to_tensor(image1, torch_device), phases
+        )
+    for target, frame in zip(targets, frames, strict=True):
+        write_image(target, tensor_to_array(frame, image0.dtype))
+        typer.echo(str(target))
+
+
+@app.command("models", help="List upscaling model files, or describe one.")
+def models_command(
+    model: Annotated[Path | None, typer.Argument(help="A model file to describe.", show_default=False)] = None,
+) -> None:
+    try:
+        from restore.upscale.models_cli import models_command as describe_models
+    except ImportError:
+        raise RestoreError("model files are not supported in this build") from None
+    describe_models(model)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """Typer's parser errors (click's UsageError family, vendored by recent Typer releases)."""
+    return any(cls.__name__ in ("UsageError", "BadParameter") for cls in type(error).__mro__) and hasattr(
+        error, "format_message"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``restore`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if not args:
+        args = ["--help"]
+    if args and args[0] not in _SUBCOMMANDS and args[0] not in ("--help", "-h", "--version"):
+        args.insert(0, "run")
+    try:
+        result = app(args=args, prog_name="restore", standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        print("restore: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except RestoreError as error:
+        if debug:
+            raise
+        print(f"restore: error: {_one_line(str(error))}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+        if debug:
+            raise
+        if _is_usage_error(error):
+            print(f"restore: error: {_one_line(error.format_message())}", file=sys.stderr)  # type: ignore[attr-defined]
+            sys.exit(2)
+        print(f"restore: internal error: {_one_line(f'{type(error).__name__}: {error}')} "
+              "(run again with --debug for details)", file=sys.stderr)
+        sys.exit(1)
+    if isinstance(result, int) and result != 0:
+        sys.exit(result)

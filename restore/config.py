@@ -1,0 +1,40 @@
+"""The job description the CLI builds and the pipeline runs: a frozen dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from restore.shots import ShotSettings
+
+__all__ = ["RestoreConfig", "default_output_path"]
+
+
+def default_output_path(input_path: Path, codec: str = "h264") -> Path:
+    """``film.mp4`` -> ``film.restored.mp4`` beside it (``.mov`` for ProRes, ``.mkv`` for FFV1)."""
+    suffix = {"prores": ".mov", "ffv1": ".mkv"}.get(codec, ".mp4")
+    return input_path.with_name(f"{input_path.stem}.restored{suffix}")
+
+
+@dataclass(frozen=True)
+class RestoreConfig:
+    """Everything one ``restore`` job needs; built by the CLI or by hand in Python."""
+
+    input: Path
+    output: Path
+    fps: Fraction | None = None
+    scale: float | None = None
+    size: tuple[int, int] | None = None
+    fit: str = "pad"
+    interp: str = "classic"
+    sr: str = "lanczos"
+    colorize: bool = False
+    codec: str = "h264"
+    crf: int | None = None
+    device: str = "auto"
+    overwrite: bool = False
+    shots: ShotSettings = field(default_factory=ShotSettings)
+    max_cadence_repeats: int = 2
+    interp_options: dict[str, object] = field(default_factory=dict)
+    sr_options: dict[str, object] = field(default_factory=dict)

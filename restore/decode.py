@@ -1,0 +1,139 @@
+"""Streaming decode: full-size RGB frames from FFmpeg, one at a time, in constant memory.
+
+FFmpeg (imageio-ffmpeg's binary) decodes every frame as it is stored
+(``-fps_mode passthrough``: no frame dropped or duplicated, so frame ``i`` here is
+frame ``i`` of :func:`restore.scan.scan_video`), applies rotation metadata, and
+converts to RGB with the source's own matrix (BT.709 assumed for untagged HD,
+BT.601 for untagged SD). Sources above 8 bits come out as 16-bit RGB.
+
+A reader thread keeps a few frames ready so decoding overlaps processing.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from restore.ffmpeg import ffmpeg_exe
+
+__all__ = ["FrameReader", "input_color_matrix"]
+
+_SENTINEL = object()
+
+
+def input_color_matrix(color_space: str | None, height: int) -> str:
+    """The YUV→RGB matrix for swscale: the tagged one, else BT.709 for HD and BT.601 for SD."""
+    known = {"bt709": "bt709", "bt470bg": "bt601", "smpte170m": "bt601", "bt2020nc": "bt2020", "fcc": "fcc"}
+    if color_space in known:
+        return known[color_space]
+    return "bt709" if height >= 720 else "bt601"
+
+
+class FrameReader:
+    """Iterate over the decoded frames of ``path`` as (H, W, 3) uint8 or uint16 arrays.
+
+    Use as a context manager so the FFmpeg process is always reaped.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        high_bit_depth: bool = False,
+        color_matrix: str = "bt709",
+        full_range: bool = False,
+        prefetch: int = 4,
+    ) -> None:
+        self.path = Path(path)
+        self.width = width
+        self.height = height
+        self.dtype = np.dtype(np.uint16) if high_bit_depth else np.dtype(np.uint8)
+        self.frame_bytes = width * height * 3 * self.dtype.itemsize
+        in_range = "pc" if full_range else "tv"
+        pix_fmt = "rgb48le" if high_bit_depth else "rgb24"
+        self._command = [
+            ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
+            "-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
+            "-vf", f"scale=in_color_matrix={color_matrix}:in_range={in_range}:flags=accurate_rnd+full_chroma_int",
+            "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:",
+        ]  # fmt: skip
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, prefetch))
+        self._process: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.error_text = ""
+
+    def __enter__(self) -> FrameReader:
+        self._process = subprocess.Popen(
+            self._command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=self.frame_bytes
+        )
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _pump(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        stdout = self._process.stdout
+        try:
+            while not self._stop.is_set():
+                buffer = bytearray(self.frame_bytes)
+                view = memoryview(buffer)
+                filled = 0
+                while filled < self.frame_bytes:
+                    got = stdout.readinto(view[filled:])
+                    if not got:
+                        break
+                    filled += got
+                if filled < self.frame_bytes:
+                    break
+                frame = np.frombuffer(buffer, dtype=self.dtype).reshape(self.height, self.width, 3)
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        finally:
+            while True:
+                try:
+                    self._queue.put(_SENTINEL, timeout=0.1)
+                    break
+                except queue.Full:
+                    if self._stop.is_set():
+                        break
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._process is None:
+            raise RuntimeError("FrameReader must be used as a context manager")
+        while True:
+            item = self._queue.get()
+            if item is _SENTINEL:
+                return
+            yield item  # type: ignore[misc]
+
+    def close(self) -> None:
+        """Stop decoding and reap FFmpeg."""
+        self._stop.set()
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+            if self._process.stderr is not None:
+                self.error_text = self._process.stderr.read().decode("utf-8", "replace").strip()
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+        if self._thread is not None:
+            while self._thread.is_alive():
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    self._thread.join(timeout=0.05)

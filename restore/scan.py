@@ -1,0 +1,157 @@
+"""The analysis pass: exact timestamps of every frame and cheap pair differences.
+
+One FFmpeg decode of the video stream, scaled down to a thumbnail, with the
+``showinfo`` filter reporting each frame's ``pts`` (exact, in the stream's time
+base) and its decoded size after rotation. Only the previous thumbnail is kept, so
+memory does not grow with the film's length beyond a few numbers per frame.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from restore.errors import RestoreError
+from restore.ffmpeg import ffmpeg_exe
+
+__all__ = ["SourceTimeline", "scan_video", "THUMBNAIL_SIZE"]
+
+THUMBNAIL_SIZE = (96, 54)  # (width, height) of the analysis thumbnails
+_HIST_BINS = 16
+
+_CONFIG_RE = re.compile(r"config in time_base: (\d+)/(\d+), frame_rate: (\d+)/(\d+)")
+_FRAME_RE = re.compile(
+    r"\bn:\s*(\d+) pts:\s*(-?\d+) pts_time:\S+\s+duration:\s*(-?\d+).*?\bfmt:(\S+).*?\bs:(\d+)x(\d+)"
+)
+
+
+@dataclass(frozen=True)
+class SourceTimeline:
+    """Facts of the decoded video stream, frame by frame.
+
+    timestamps: (N,) float64 seconds, presentation time of each decoded frame, increasing.
+    end_time: seconds at which the last frame stops being shown.
+    pair_difference: (N-1,) mean absolute difference of consecutive thumbnails, 0..255.
+    pair_histogram_distance: (N-1,) half L1 distance of their colour histograms, 0..1.
+    width, height: decoded frame size in pixels, rotation applied.
+    """
+
+    timestamps: np.ndarray
+    end_time: float
+    pair_difference: np.ndarray
+    pair_histogram_distance: np.ndarray
+    width: int
+    height: int
+    pix_fmt: str
+    frame_rate: Fraction | None
+
+    @property
+    def frame_count(self) -> int:
+        return int(self.timestamps.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return float(self.end_time - self.timestamps[0]) if self.frame_count else 0.0
+
+
+def _histogram(thumbnail: np.ndarray) -> np.ndarray:
+    quantised = thumbnail.reshape(-1, 3) // (256 // _HIST_BINS)
+    counts = [np.bincount(quantised[:, c], minlength=_HIST_BINS) for c in range(3)]
+    return np.concatenate(counts).astype(np.float64) / quantised.shape[0]
+
+
+def scan_video(
+    path: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> SourceTimeline:
+    """Decode ``path`` once at thumbnail size and return its :class:`SourceTimeline`."""
+    width, height = THUMBNAIL_SIZE
+    frame_bytes = width * height * 3
+    command = [
+        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info",
+        "-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-vf", f"showinfo,scale={width}:{height}:flags=area",
+        "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    frame_lines: list[tuple[int, int, str, int, int]] = []
+    config: list[tuple[int, int, int, int]] = []
+    errors: list[str] = []
+
+    def read_report() -> None:
+        assert process.stderr is not None
+        for raw in process.stderr:
+            line = raw.decode("utf-8", "replace")
+            if "Parsed_showinfo" in line:
+                if match := _FRAME_RE.search(line):
+                    _, pts, duration, fmt, w, h = match.groups()
+                    frame_lines.append((int(pts), int(duration), fmt, int(w), int(h)))
+                elif match := _CONFIG_RE.search(line):
+                    config.append(tuple(int(g) for g in match.groups()))  # type: ignore[arg-type]
+            elif "rror" in line or "nvalid" in line or "partial" in line:
+                errors.append(line.strip())
+
+    reader = threading.Thread(target=read_report, daemon=True)
+    reader.start()
+    differences: list[float] = []
+    histogram_distances: list[float] = []
+    previous: np.ndarray | None = None
+    previous_hist: np.ndarray | None = None
+    count = 0
+    assert process.stdout is not None
+    while True:
+        data = process.stdout.read(frame_bytes)
+        if len(data) < frame_bytes:
+            break
+        thumbnail = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
+        hist = _histogram(thumbnail)
+        if previous is not None and previous_hist is not None:
+            diff = np.abs(thumbnail.astype(np.int16) - previous.astype(np.int16))
+            differences.append(float(diff.mean()))
+            histogram_distances.append(float(0.5 * np.abs(hist - previous_hist).sum() / 3.0))
+        previous, previous_hist = thumbnail, hist
+        count += 1
+        if progress is not None:
+            progress(count)
+    process.wait()
+    reader.join()
+
+    if count == 0 or not frame_lines:
+        detail = f" ({errors[-1]})" if errors else ""
+        raise RestoreError(f"no video frame could be decoded from {path}{detail}")
+    count = min(count, len(frame_lines))
+    frame_lines = frame_lines[:count]
+    tb_num, tb_den, rate_num, rate_den = config[0] if config else (1, 1000, 0, 1)
+    time_base = Fraction(tb_num, tb_den)
+    timestamps = np.array([float(pts * time_base) for pts, *_ in frame_lines], dtype=np.float64)
+    # Decoders can emit equal or slightly decreasing pts on broken files: keep time moving forward.
+    for i in range(1, count):
+        if timestamps[i] <= timestamps[i - 1]:
+            timestamps[i] = timestamps[i - 1] + 1e-6
+    frame_rate = Fraction(rate_num, rate_den) if rate_num > 0 and rate_den > 0 else None
+    last_duration = float(frame_lines[-1][1] * time_base)
+    if last_duration <= 0:
+        if count > 1:
+            last_duration = float(np.median(np.diff(timestamps)))
+        elif frame_rate:
+            last_duration = float(1 / frame_rate)
+        else:
+            last_duration = 1 / 25
+    _, _, pix_fmt, frame_width, frame_height = frame_lines[0]
+    return SourceTimeline(
+        timestamps=timestamps,
+        end_time=float(timestamps[-1] + last_duration),
+        pair_difference=np.asarray(differences[: count - 1], dtype=np.float64),
+        pair_histogram_distance=np.asarray(histogram_distances[: count - 1], dtype=np.float64),
+        width=frame_width,
+        height=frame_height,
+        pix_fmt=pix_fmt,
+        frame_rate=frame_rate,
+    )

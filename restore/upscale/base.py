@@ -1,0 +1,89 @@
+"""The upscaler interface and the registry of engines by name, model file or chain."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import torch
+
+__all__ = ["Upscaler", "UPSCALER_FACTORIES", "available_upscalers", "create_upscaler", "resolve_model_path"]
+
+
+@runtime_checkable
+class Upscaler(Protocol):
+    """Resizes a batch of frames to an exact size.
+
+    ``upscale(frames, size)``:
+        frames: (N, 3, H, W) float32 in [0, 1] on the engine's device.
+        size: (out_height, out_width) in pixels.
+        returns: (N, 3, out_height, out_width) float32 in [0, 1].
+    """
+
+    name: str
+
+    def upscale(self, frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor: ...
+
+
+# name -> "module:factory"; the factory is called as factory(device=..., **options).
+UPSCALER_FACTORIES: dict[str, str] = {
+    "lanczos": "restore.upscale.lanczos:LanczosUpscaler",
+    "anime4k": "restore.upscale.anime4k:Anime4KUpscaler",
+}
+
+
+def available_upscalers() -> list[str]:
+    """Names of the registered upscaling engines (model files are accepted besides these)."""
+    return sorted(UPSCALER_FACTORIES)
+
+
+def resolve_model_path(element: str) -> Path:
+    """Find a model file named in ``--sr``: the path as given, else a file of that name in the model cache.
+
+    ``ValueError`` naming the element when neither exists.
+    """
+    from restore.upscale.cache import model_cache_dir
+
+    path = Path(element).expanduser()
+    if path.is_file():
+        return path
+    cached = model_cache_dir() / element
+    if not path.is_absolute() and cached.is_file():
+        return cached
+    raise ValueError(
+        f"--sr: {element!r} is neither an engine ({', '.join(available_upscalers())}) "
+        f"nor an existing model file (also looked in {model_cache_dir()})"
+    )
+
+
+def _create_single(element: str, device: torch.device, options: dict[str, object]) -> Upscaler:
+    key = element.lower()
+    if key in UPSCALER_FACTORIES:
+        module_name, _, attr = UPSCALER_FACTORIES[key].partition(":")
+        factory: Callable[..., Upscaler] = getattr(importlib.import_module(module_name), attr)
+        return factory(device=device, **options)
+    from restore.upscale.model_file import ModelUpscaler
+
+    return ModelUpscaler(resolve_model_path(element), device=device, **options)
+
+
+def create_upscaler(spec: str, device: torch.device | str = "cpu", **options: object) -> Upscaler:
+    """Build the upscaler for ``spec``: an engine name, a model file, or a comma-separated chain of them.
+
+    ``options`` (``tile``, ``half``, ...) are passed to every engine; weight-free engines ignore them.
+    ``ValueError`` (one line) for an unknown name, a missing/unsafe/unknown model file or an empty element.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError("--sr: empty upscaler specification")
+    elements = [element.strip() for element in spec.split(",")]
+    if any(not element for element in elements):
+        raise ValueError(f"--sr: empty element in chain {spec!r}")
+    device = torch.device(device)
+    engines = [_create_single(element, device, dict(options)) for element in elements]
+    if len(engines) == 1:
+        return engines[0]
+    from restore.upscale.chain import ChainUpscaler
+
+    return ChainUpscaler(engines)
