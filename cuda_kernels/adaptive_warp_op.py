@@ -16,46 +16,119 @@ _SOURCE = "adaptive_warp.cu"
 KERNEL_CHANNELS = 16
 
 
+class _WarpGeometry:
+    """Per-pixel sampling geometry of the adaptive warp, all (B, 1, H*W), computed without autograd.
+
+    ``valid``: bool; ``taps[k]``: flat source index of tap k = 4j + i (clamped); ``wx``/``wy``: the
+    four bilinear column/row weights; ``quadrant[k]`` = wy[j] * wx[i] (4 distinct products).
+    """
+
+    def __init__(self, flow: torch.Tensor, height: int, width: int) -> None:
+        batch = flow.shape[0]
+        plane = height * width
+        fx = flow[:, 0].reshape(batch, 1, plane)
+        fy = flow[:, 1].reshape(batch, 1, plane)
+        xs = torch.arange(width, device=flow.device, dtype=flow.dtype).repeat(height).view(1, 1, plane)
+        ys = (
+            torch.arange(height, device=flow.device, dtype=flow.dtype)
+            .repeat_interleave(width)
+            .view(1, 1, plane)
+        )
+        qx, qy = xs + fx, ys + fy
+        # comparisons are False for NaN, and +-inf lands outside, so non-finite flow is invalid
+        self.valid = (
+            (qx >= 0)
+            & (qx <= width - 1)
+            & (qy >= 0)
+            & (qy <= height - 1)
+            & (fx.abs() < width / 2)
+            & (fy.abs() < height / 2)
+        )
+        zero = flow.new_zeros(())
+        qx, qy = torch.where(self.valid, qx, zero), torch.where(self.valid, qy, zero)
+        x0, y0 = torch.floor(qx), torch.floor(qy)
+        alpha, beta = qx - x0, qy - y0
+        self.wx = (1 - alpha, 1 - alpha, alpha, alpha)
+        self.wy = (1 - beta, 1 - beta, beta, beta)
+        products = {(a, b): self.wy[2 * a] * self.wx[2 * b] for a in (0, 1) for b in (0, 1)}
+        self.quadrant = [products[(k // 8, (k % 4) // 2)] for k in range(KERNEL_CHANNELS)]
+        x0, y0 = x0.long(), y0.long()
+        cols = [(x0 + (i - 1)).clamp(0, width - 1) for i in range(4)]
+        rows = [(y0 + (j - 1)).clamp(0, height - 1) * width for j in range(4)]
+        self.taps = [rows[k // 4] + cols[k % 4] for k in range(KERNEL_CHANNELS)]
+
+
+class _AdaptiveWarpReference(torch.autograd.Function):
+    """The reference adaptive warp: 16 gathers forward, the kernel's gradient formulas backward.
+
+    Never holds more than one tap of C channels at a time, so it also fits DAIN's 196-channel
+    context at full resolution.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx, image: torch.Tensor, flow: torch.Tensor, kernel: torch.Tensor
+    ) -> torch.Tensor:
+        batch, channels, height, width = image.shape
+        plane = height * width
+        geometry = _WarpGeometry(flow, height, width)
+        flat = image.reshape(batch, channels, plane)
+        weights = kernel.reshape(batch, KERNEL_CHANNELS, plane)
+        out = flat.new_zeros((batch, channels, plane))
+        for k, tap in enumerate(geometry.taps):
+            sampled = flat.gather(2, tap.expand(batch, channels, plane))
+            out.addcmul_(sampled, weights[:, k : k + 1] * geometry.quadrant[k])
+        ctx.save_for_backward(image, flow, kernel)
+        return torch.where(geometry.valid, out, flat).view(batch, channels, height, width)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: FunctionCtx, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        image, flow, kernel = ctx.saved_tensors
+        batch, channels, height, width = image.shape
+        plane = height * width
+        geometry = _WarpGeometry(flow, height, width)
+        valid = geometry.valid
+        zero = image.new_zeros(())
+        grad = grad_out.reshape(batch, channels, plane)
+        grad_valid = torch.where(valid, grad, zero)
+        weights = torch.where(valid, kernel.reshape(batch, KERNEL_CHANNELS, plane), zero)
+        flat = image.reshape(batch, channels, plane)
+        need_image, need_flow, need_kernel = ctx.needs_input_grad
+        # copied pixels pass their gradient straight to image(p)
+        grad_image = torch.where(valid, zero, grad) if need_image else None
+        grad_kernel = image.new_empty((batch, KERNEL_CHANNELS, plane)) if need_kernel else None
+        grad_fx = image.new_zeros((batch, 1, plane)) if need_flow else None
+        grad_fy = image.new_zeros((batch, 1, plane)) if need_flow else None
+        for k, tap in enumerate(geometry.taps):
+            j, i = divmod(k, 4)
+            index = tap.expand(batch, channels, plane)
+            if grad_image is not None:
+                grad_image.scatter_add_(2, index, grad_valid * (weights[:, k : k + 1] * geometry.quadrant[k]))
+            if need_flow or need_kernel:
+                # s_k = sum_c grad_c(p) * image_c(tap k)
+                tap_dot = torch.where(valid, (grad_valid * flat.gather(2, index)).sum(1, keepdim=True), zero)
+                if grad_kernel is not None:
+                    grad_kernel[:, k : k + 1] = tap_dot * geometry.quadrant[k]
+                if need_flow:
+                    weighted = tap_dot * weights[:, k : k + 1]
+                    grad_fx.addcmul_(weighted, geometry.wy[j], value=-1.0 if i < 2 else 1.0)
+                    grad_fy.addcmul_(weighted, geometry.wx[i], value=-1.0 if j < 2 else 1.0)
+        return (
+            grad_image.view(batch, channels, height, width) if grad_image is not None else None,
+            torch.cat([grad_fx, grad_fy], dim=1).view(batch, 2, height, width) if need_flow else None,
+            grad_kernel.view(batch, KERNEL_CHANNELS, height, width) if grad_kernel is not None else None,
+        )
+
+
 def adaptive_warp_reference(image: torch.Tensor, flow: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """Vectorised PyTorch adaptive warping, same contract as :func:`adaptive_warp` (no checks).
 
-    Computes in the inputs' dtype (they must share it): 16 gathers of clamped taps; autograd gives
-    the true derivative (floor held fixed, copied pixels pass their gradient straight through).
+    Computes in the inputs' dtype (they must share it): 16 gathers of clamped taps, memory O(C·H·W).
+    Differentiable with the true derivative (floor held fixed; copied pixels pass their gradient
+    straight to ``image(p)``); first order only.
     """
-    batch, channels, height, width = image.shape
-    plane = height * width
-    fx, fy = flow[:, 0:1], flow[:, 1:2]
-    zero = flow.new_zeros(())
-    xs = torch.arange(width, device=flow.device, dtype=flow.dtype).view(1, 1, 1, width)
-    ys = torch.arange(height, device=flow.device, dtype=flow.dtype).view(1, 1, height, 1)
-    qx, qy = xs + fx, ys + fy
-    valid = (
-        torch.isfinite(fx)
-        & torch.isfinite(fy)
-        & (qx >= 0)
-        & (qx <= width - 1)
-        & (qy >= 0)
-        & (qy <= height - 1)
-        & (fx.abs() < width / 2)
-        & (fy.abs() < height / 2)
-    )
-    qx, qy = torch.where(valid, qx, zero), torch.where(valid, qy, zero)
-    x0, y0 = torch.floor(qx), torch.floor(qy)
-    alpha, beta = qx - x0, qy - y0
-    wx = (1 - alpha, 1 - alpha, alpha, alpha)
-    wy = (1 - beta, 1 - beta, beta, beta)
-    x0, y0 = x0.long(), y0.long()
-    cols = [(x0 + (i - 1)).clamp(0, width - 1) for i in range(4)]
-    rows = [(y0 + (j - 1)).clamp(0, height - 1) * width for j in range(4)]
-    flat = image.reshape(batch, channels, plane)
-    warped = None
-    for k in range(KERNEL_CHANNELS):
-        j, i = divmod(k, 4)
-        index = (rows[j] + cols[i]).view(batch, 1, plane).expand(batch, channels, plane)
-        tap = flat.gather(2, index).view(batch, channels, height, width)
-        term = (kernel[:, k : k + 1] * wy[j] * wx[i]) * tap
-        warped = term if warped is None else warped + term
-    return torch.where(valid, warped, image)
+    return _AdaptiveWarpReference.apply(image, flow, kernel)
 
 
 class _AdaptiveWarpKernel(torch.autograd.Function):

@@ -14,22 +14,63 @@ __all__ = ["correlation", "correlation_reference"]
 _SOURCE = "correlation.cu"
 
 
+def _shifts(max_displacement: int, height: int, width: int) -> list[tuple[slice, slice]]:
+    """(rows, cols) slices of the zero-padded feat2 for each output channel, dy-major then dx."""
+    span = 2 * max_displacement + 1
+    return [(slice(dy, dy + height), slice(dx, dx + width)) for dy in range(span) for dx in range(span)]
+
+
+class _CorrelationReference(torch.autograd.Function):
+    """The reference correlation with a hand-written backward.
+
+    Plain autograd through 81 slices of the padded feat2 would allocate a full padded gradient per
+    slice; here each displacement costs two in-place multiply-adds.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx, feat1: torch.Tensor, feat2: torch.Tensor, max_displacement: int
+    ) -> torch.Tensor:
+        batch, channels, height, width = feat1.shape
+        padded = F.pad(feat2, (max_displacement,) * 4, mode="constant", value=0.0)
+        shifts = _shifts(max_displacement, height, width)
+        out = feat1.new_empty((batch, len(shifts), height, width))
+        for index, (rows, cols) in enumerate(shifts):
+            torch.sum(feat1 * padded[:, :, rows, cols], dim=1, out=out[:, index])
+        ctx.save_for_backward(feat1, feat2)
+        ctx.max_displacement = max_displacement
+        return out.mul_(1.0 / channels)
+
+    @staticmethod
+    def backward(
+        ctx: FunctionCtx, grad_out: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:
+        feat1, feat2 = ctx.saved_tensors
+        md = ctx.max_displacement
+        _, channels, height, width = feat1.shape
+        grad_out = grad_out / channels
+        padded = F.pad(feat2, (md,) * 4, mode="constant", value=0.0)
+        grad_feat1 = torch.zeros_like(feat1) if ctx.needs_input_grad[0] else None
+        grad_padded = torch.zeros_like(padded) if ctx.needs_input_grad[1] else None
+        for index, (rows, cols) in enumerate(_shifts(md, height, width)):
+            weight = grad_out[:, index : index + 1]
+            if grad_feat1 is not None:
+                grad_feat1.addcmul_(weight, padded[:, :, rows, cols])
+            if grad_padded is not None:
+                grad_padded[:, :, rows, cols].addcmul_(weight, feat1)
+        grad_feat2 = grad_padded[:, :, md : md + height, md : md + width] if grad_padded is not None else None
+        return grad_feat1, grad_feat2, None
+
+
 def correlation_reference(
     feat1: torch.Tensor, feat2: torch.Tensor, max_displacement: int = 4
 ) -> torch.Tensor:
     """Vectorised PyTorch correlation, same contract as :func:`correlation` (no argument checks).
 
-    Computes in the inputs' dtype; differentiable through ordinary autograd.
+    Computes in the inputs' dtype (they must share it); one multiply-and-sum per displacement.
+    Differentiable (hand-written backward, itself made of differentiable ops).
     """
-    batch, _, height, width = feat1.shape
-    span = 2 * max_displacement + 1
-    padded = F.pad(feat2, (max_displacement,) * 4, mode="constant", value=0.0)
-    planes = []
-    for dy in range(span):
-        for dx in range(span):
-            shifted = padded[:, :, dy : dy + height, dx : dx + width]
-            planes.append((feat1 * shifted).mean(dim=1))
-    return torch.stack(planes, dim=1)
+    return _CorrelationReference.apply(feat1, feat2, max_displacement)
 
 
 class _CorrelationKernel(torch.autograd.Function):

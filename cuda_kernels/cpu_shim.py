@@ -29,7 +29,14 @@ import numpy as np
 
 from cuda_kernels._cupy_launch import kernel_source
 
-__all__ = ["KernelSignature", "ShimLibrary", "build_shim_library", "kernel_signatures"]
+__all__ = [
+    "KernelSignature",
+    "ShimLauncher",
+    "ShimLibrary",
+    "build_shim_from_source",
+    "build_shim_library",
+    "kernel_signatures",
+]
 
 _KERNEL_PATTERN = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)', re.MULTILINE)
 _NUMPY_SCALARS = {"float": np.float32, "double": np.float64}
@@ -157,15 +164,18 @@ def build_shim_library(file_name: str, scalar_type: str = "float") -> ShimLibrar
     """
     if scalar_type not in _NUMPY_SCALARS:
         raise ValueError(f"scalar_type must be one of {sorted(_NUMPY_SCALARS)}, got {scalar_type!r}")
+    return build_shim_from_source(kernel_source(file_name, scalar_type), Path(file_name).stem, scalar_type)
+
+
+def build_shim_from_source(source: str, name: str, scalar_type: str) -> ShimLibrary:
+    """Build CUDA ``source`` (which must already define ``scalar_t``) for the CPU; see module docs."""
     header = resources.files("cuda_kernels").joinpath("shim", "cuda_cpu_shim.h").read_text(encoding="utf-8")
-    source = kernel_source(file_name, scalar_type)
     signatures = kernel_signatures(source)
     if not signatures:
-        raise ValueError(f'{file_name} defines no extern "C" __global__ kernel')
+        raise ValueError(f'{name} defines no extern "C" __global__ kernel')
     text = header + "\n" + source + "\n" + "".join(_launcher_source(s) for s in signatures)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    directory = _build_dir()
-    source_path = directory / f"{Path(file_name).stem}_{scalar_type}_{digest}.cpp"
+    source_path = _build_dir() / f"{name}_{scalar_type}_{digest}.cpp"
     library_path = source_path.with_suffix(".so")
     source_path.write_text(text, encoding="utf-8")
     command = [
@@ -181,7 +191,7 @@ def build_shim_library(file_name: str, scalar_type: str = "float") -> ShimLibrar
     command += ["-o", str(library_path), str(source_path)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"g++ failed to build {file_name} ({scalar_type}):\n{result.stderr}")
+        raise RuntimeError(f"g++ failed to build {name} ({scalar_type}):\n{result.stderr}")
     return ShimLibrary(library_path, signatures, scalar_type)
 
 

@@ -63,7 +63,7 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
                 f"weights: refused {path}: it is not a plain tensor checkpoint (it would run code when "
                 f"unpickled: {first_line})"
             ) from error
-        except (RuntimeError, EOFError, OSError, ValueError) as error:
+        except Exception as error:  # corrupt or foreign files fail in many ways inside the unpickler
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise CheckpointError(f"weights: cannot read {path} ({first_line})") from error
     return canonical_state_dict(raw, source=str(path))

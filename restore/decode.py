@@ -20,8 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from restore.ffmpeg import ffmpeg_exe
+from restore.probe import MediaInfo
+from restore.scan import SourceTimeline
 
-__all__ = ["FrameReader", "input_color_matrix"]
+__all__ = ["FrameReader", "input_color_matrix", "is_rgb_format", "open_reader"]
 
 _SENTINEL = object()
 
@@ -34,8 +36,28 @@ def input_color_matrix(color_space: str | None, height: int) -> str:
     return "bt709" if height >= 720 else "bt601"
 
 
+def is_rgb_format(pix_fmt: str) -> bool:
+    """True for RGB, grey and palette formats, which need no YUV matrix."""
+    return pix_fmt.startswith(("gbr", "rgb", "bgr", "argb", "abgr", "gray", "ya", "pal", "0rgb", "0bgr", "x2"))
+
+
+def open_reader(path: str | Path, media: MediaInfo, timeline: SourceTimeline) -> FrameReader:
+    """A reader set up for this source: bit depth, matrix and range from its tags."""
+    rgb = is_rgb_format(timeline.pix_fmt)
+    return FrameReader(
+        path,
+        timeline.width,
+        timeline.height,
+        high_bit_depth=media.bit_depth > 8,
+        color_matrix=None if rgb else input_color_matrix(media.color_space, timeline.height),
+        full_range=None if rgb else (media.color_range == "pc" or timeline.pix_fmt.startswith("yuvj")),
+    )
+
+
 class FrameReader:
     """Iterate over the decoded frames of ``path`` as (H, W, 3) uint8 or uint16 arrays.
+
+    ``color_matrix``/``full_range`` describe a YUV source (None: leave it to FFmpeg, as for RGB).
 
     Use as a context manager so the FFmpeg process is always reaped.
     """
@@ -46,8 +68,8 @@ class FrameReader:
         width: int,
         height: int,
         high_bit_depth: bool = False,
-        color_matrix: str = "bt709",
-        full_range: bool = False,
+        color_matrix: str | None = "bt709",
+        full_range: bool | None = False,
         prefetch: int = 4,
     ) -> None:
         self.path = Path(path)
@@ -55,12 +77,16 @@ class FrameReader:
         self.height = height
         self.dtype = np.dtype(np.uint16) if high_bit_depth else np.dtype(np.uint8)
         self.frame_bytes = width * height * 3 * self.dtype.itemsize
-        in_range = "pc" if full_range else "tv"
         pix_fmt = "rgb48le" if high_bit_depth else "rgb24"
+        conversion = "scale=flags=accurate_rnd+full_chroma_int"
+        if color_matrix is not None:
+            conversion += f":in_color_matrix={color_matrix}"
+        if full_range is not None:
+            conversion += f":in_range={'pc' if full_range else 'tv'}"
         self._command = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
             "-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
-            "-vf", f"scale=in_color_matrix={color_matrix}:in_range={in_range}:flags=accurate_rnd+full_chroma_int",
+            "-vf", conversion,
             "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:",
         ]  # fmt: skip
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, prefetch))

@@ -201,7 +201,7 @@ class FrameWriter:
         if spec.default_crf is not None:
             command += ["-crf", str(spec.default_crf if crf is None else crf)]
         command += ["-color_primaries", color.primaries, "-color_trc", color.transfer]
-        command += ["-colorspace", "gbr" if spec.rgb else color.space]
+        command += ["-colorspace", "rgb" if spec.rgb else color.space]
         if not spec.rgb:
             command += ["-color_range", "tv"]
         if container in ("mp4", "mov"):

@@ -18,7 +18,7 @@ import torch
 
 from dain.engines import Interpolator, create_interpolator
 from restore.config import RestoreConfig
-from restore.decode import FrameReader, input_color_matrix
+from restore.decode import open_reader
 from restore.encode import FrameWriter, check_container, output_color
 from restore.errors import RestoreError
 from restore.frames import array_to_tensor, place_on_canvas, tensor_to_array
@@ -225,16 +225,8 @@ def run_job(
     out_dtype = np.dtype(np.uint16) if high_bit_depth else np.dtype(np.uint8)
     canvas_w, canvas_h = geometry.canvas
     color = output_color(media.color_space, media.color_primaries, canvas_h)
-    matrix = input_color_matrix(media.color_space, timeline.height)
 
-    reader = FrameReader(
-        config.input,
-        timeline.width,
-        timeline.height,
-        high_bit_depth=high_bit_depth,
-        color_matrix=matrix,
-        full_range=media.color_range == "pc" or media.pix_fmt.startswith("yuvj"),
-    )
+    reader = open_reader(config.input, media, timeline)
     writer = FrameWriter(
         config.output,
         canvas_w,

@@ -21,7 +21,7 @@ import numpy as np
 from restore.errors import RestoreError
 from restore.ffmpeg import ffmpeg_exe
 
-__all__ = ["SourceTimeline", "scan_video", "THUMBNAIL_SIZE"]
+__all__ = ["SourceTimeline", "scan_video", "snap_to_frame_grid", "THUMBNAIL_SIZE"]
 
 THUMBNAIL_SIZE = (96, 54)  # (width, height) of the analysis thumbnails
 _HIST_BINS = 16
@@ -59,6 +59,26 @@ class SourceTimeline:
     @property
     def duration(self) -> float:
         return float(self.end_time - self.timestamps[0]) if self.frame_count else 0.0
+
+
+def snap_to_frame_grid(timestamps: np.ndarray, rate: Fraction | None, tolerance: float = 0.0015) -> np.ndarray:
+    """Put timestamps that sit within ``tolerance`` s of the nominal frame grid exactly on it.
+
+    Containers round time (Matroska to 1 ms), so a 24 fps film stored there has frames at
+    41 or 42 ms steps; planning on those would ask for needless tiny interpolation phases.
+    Frames far from the grid (true variable frame rate) keep their own times.
+    """
+    if rate is None or rate <= 0 or timestamps.size == 0:
+        return timestamps
+    period = float(1 / rate)
+    t0 = float(timestamps[0])
+    slots = np.round((timestamps - t0) / period)
+    grid = t0 + slots * period
+    on_grid = np.abs(grid - timestamps) <= tolerance
+    snapped = np.where(on_grid, grid, timestamps)
+    if np.all(np.diff(snapped) > 0):
+        return snapped
+    return timestamps
 
 
 def _histogram(thumbnail: np.ndarray) -> np.ndarray:
@@ -136,6 +156,7 @@ def scan_video(
         if timestamps[i] <= timestamps[i - 1]:
             timestamps[i] = timestamps[i - 1] + 1e-6
     frame_rate = Fraction(rate_num, rate_den) if rate_num > 0 and rate_den > 0 else None
+    timestamps = snap_to_frame_grid(timestamps, frame_rate)
     last_duration = float(frame_lines[-1][1] * time_base)
     if last_duration <= 0:
         if count > 1:
@@ -144,6 +165,8 @@ def scan_video(
             last_duration = float(1 / frame_rate)
         else:
             last_duration = 1 / 25
+    if frame_rate is not None and abs(last_duration - float(1 / frame_rate)) <= 0.0015:
+        last_duration = float(1 / frame_rate)
     _, _, pix_fmt, frame_width, frame_height = frame_lines[0]
     return SourceTimeline(
         timestamps=timestamps,

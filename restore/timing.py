@@ -32,7 +32,7 @@ import numpy as np
 
 __all__ = ["PlannedFrame", "FramePlan", "plan_frames", "parse_frame_rate"]
 
-PHASE_EPSILON = 1e-6
+PHASE_EPSILON = 1e-3  # phases closer than this to 0 or 1 are copies
 
 
 def parse_frame_rate(value: str | float | Fraction) -> Fraction:

@@ -80,3 +80,27 @@ def test_downscale_is_antialiased():
 def test_rejects_bad_sizes():
     with pytest.raises(ValueError, match="size"):
         lanczos_resize(torch.rand(1, 3, 4, 4), (0, 4))
+
+
+@pytest.mark.parametrize("size", [(74, 106), (20, 31), (55, 80), (111, 159)])
+def test_polyphase_and_gather_paths_agree(size, monkeypatch):
+    import restore.upscale.lanczos as lanczos_module
+
+    frames = torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(4))
+    polyphase = lanczos_resize(frames, size, clamp=False)
+    monkeypatch.setattr(lanczos_module, "MAX_POLYPHASE_PERIOD", 0)
+    lanczos_module._polyphase_plan.cache_clear()
+    gathered = lanczos_resize(frames, size, clamp=False)
+    lanczos_module._polyphase_plan.cache_clear()
+    assert (polyphase - gathered).abs().max() < 1e-5
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_matches_cpu():
+    frames = torch.rand(2, 3, 45, 61, generator=torch.Generator().manual_seed(5))
+    for size in [(90, 122), (30, 40), (101, 67)]:
+        on_cpu = lanczos_resize(frames, size)
+        on_gpu = LanczosUpscaler(device="cuda").upscale(frames.cuda(), size)
+        assert on_gpu.device.type == "cuda"
+        assert (on_gpu.cpu() - on_cpu).abs().max() < 1e-5

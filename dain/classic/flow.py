@@ -31,7 +31,7 @@ class FlowSettings:
     refine_alpha: float = 20.0
     refine_delta: float = 5.0
     refine_gamma: float = 10.0
-    prefilter_sigma: float = 0.0
+    prefilter_sigma: float = 0.7
 
 
 def _make_dis(settings: FlowSettings) -> cv2.DISOpticalFlow:

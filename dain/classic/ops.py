@@ -1,23 +1,31 @@
-"""Warping and projection primitives used by the classic engine.
+"""Resampling and projection primitives of the classic engine, dispatched by device.
 
-The depth-aware flow projection and the adaptive warp come from ``cuda_kernels`` when it provides
-them (CUDA on GPU tensors, its PyTorch reference on CPU); a small local reference with the same
-semantics (DAIN spec §3.1) stands in otherwise.
+- :func:`project_flow`: DAIN's depth-aware flow projection, ``cuda_kernels.depth_flow_projection``
+  (CUDA kernel on GPU tensors, its PyTorch reference on CPU).
+- :func:`warp_planes`: backward warping ``out(p) = image(p + flow(p))``, bicubic or bilinear.
+  On CPU: OpenCV ``remap`` (fixed-point maps computed once per flow, shared by all planes). On CUDA:
+  ``cuda_kernels.adaptive_warp`` whose 4x4 kernel is set to the bicubic (or bilinear) weights.
+- :func:`resize_planes`: area downscaling / bilinear upscaling of (N,H,W) planes.
 """
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["backward_warp", "project_flow", "splat_coverage", "base_grid"]
+__all__ = ["project_flow", "warp_planes", "resize_planes", "interpolation_kernel", "base_grid"]
 
-_GRID_CACHE: dict[tuple[torch.device, torch.dtype, int, int], torch.Tensor] = {}
+#: Cubic convolution parameter of OpenCV's INTER_CUBIC (Keys' a); used on every device alike.
+CUBIC_A = -0.75
+
+_GRID_CACHE: dict[tuple[str, torch.device | None, torch.dtype | None, int, int], object] = {}
 
 
 def base_grid(height: int, width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """(1,2,H,W) pixel coordinates (x, y), cached per (device, dtype, shape)."""
-    key = (device, dtype, height, width)
+    key = ("torch", device, dtype, height, width)
     grid = _GRID_CACHE.get(key)
     if grid is None:
         ys, xs = torch.meshgrid(
@@ -26,118 +34,118 @@ def base_grid(height: int, width: int, device: torch.device, dtype: torch.dtype)
             indexing="ij",
         )
         grid = torch.stack((xs, ys)).unsqueeze(0)
-        if len(_GRID_CACHE) > 8:
+        if len(_GRID_CACHE) > 16:
             _GRID_CACHE.clear()
         _GRID_CACHE[key] = grid
-    return grid
+    return grid  # type: ignore[return-value]
 
 
-def backward_warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
-    """Sample ``image`` at ``p + flow(p)``.
+def _numpy_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    key = ("numpy", None, None, height, width)
+    grid = _GRID_CACHE.get(key)
+    if grid is None:
+        grid = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        if len(_GRID_CACHE) > 16:
+            _GRID_CACHE.clear()
+        _GRID_CACHE[key] = grid
+    return grid  # type: ignore[return-value]
 
-    image: (B,C,H,W); flow: (B,2,H,W) pixels, target→source; returns (B,C,H,W).
-    Coordinates outside the image are clamped to the border.
+
+def project_flow(flow: torch.Tensor, inverse_depth: torch.Tensor) -> torch.Tensor:
+    """Depth-aware flow projection (DAIN spec §3.1) with hole filling.
+
+    flow: (1,2,H,W) float32 pixels, source→target, already scaled by the phase.
+    inverse_depth: (1,1,H,W) > 0; where several source pixels land on one target pixel their flows
+        are averaged with these weights, so the larger (here: the more reliably visible) wins.
+    returns: (1,2,H,W) flow target→source on the target grid.
     """
-    _, _, height, width = image.shape
-    coords = base_grid(height, width, flow.device, flow.dtype) + flow
-    gx = coords[:, 0] * (2.0 / max(width - 1, 1)) - 1.0
-    gy = coords[:, 1] * (2.0 / max(height - 1, 1)) - 1.0
-    grid = torch.stack((gx, gy), dim=-1)
-    return F.grid_sample(image, grid, mode=mode, padding_mode="border", align_corners=True)
+    from cuda_kernels import depth_flow_projection
+
+    return depth_flow_projection(flow, inverse_depth, fill_holes=True, exact_grad=True)
 
 
-def _corner_indices(flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flat indices (B,4,H*W) of the 4 integer corners around p + flow(p), and validity (B,1,H*W)."""
-    batch, _, height, width = flow.shape
-    target = base_grid(height, width, flow.device, flow.dtype) + flow
-    tx, ty = target[:, 0].reshape(batch, -1), target[:, 1].reshape(batch, -1)
-    valid = (tx >= 0) & (tx <= width - 1) & (ty >= 0) & (ty <= height - 1)
-    left = tx.clamp(0, width - 1).floor().long()
-    top = ty.clamp(0, height - 1).floor().long()
-    right = (left + 1).clamp(max=width - 1)
-    bottom = (top + 1).clamp(max=height - 1)
-    corners = torch.stack(
-        (top * width + left, top * width + right, bottom * width + left, bottom * width + right), dim=1
-    )
-    return corners, valid.unsqueeze(1)
+def resize_planes(planes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resize (N,H0,W0) float32 planes to (N,height,width): area average down, bilinear up.
 
-
-def _fill_holes(projected: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """Average of the nearest non-hole values left, right, up and down (DAIN's hole filling).
-
-    projected: (B,2,H,W); hole: (B,1,H,W) bool.
+    Pixel centres are aligned (``align_corners=False`` convention).
     """
-    batch, _, height, width = projected.shape
-    filled_sum = torch.zeros_like(projected)
-    filled_count = torch.zeros_like(projected[:, :1])
-    valid = ~hole
-    for dim, size in ((3, width), (2, height)):
-        index_shape = [1, 1, 1, 1]
-        index_shape[dim] = size
-        index = torch.arange(size, device=projected.device).view(index_shape).expand_as(hole)
-        for reverse in (False, True):
-            marked = torch.where(valid, index, torch.full_like(index, -1 if not reverse else size))
-            if not reverse:
-                nearest = torch.cummax(marked, dim=dim).values
-                found = nearest >= 0
-            else:
-                nearest = torch.flip(torch.cummin(torch.flip(marked, (dim,)), dim=dim).values, (dim,))
-                found = nearest < size
-            gathered = torch.gather(projected, dim, nearest.clamp(0, size - 1).expand_as(projected))
-            filled_sum += torch.where(found, gathered, torch.zeros_like(gathered))
-            filled_count += found.to(projected.dtype)
-    fill = filled_sum / filled_count.clamp(min=1.0)
-    return torch.where(hole, fill, projected)
+    if tuple(planes.shape[-2:]) == (height, width):
+        return planes
+    shrinking = height * width < planes.shape[-2] * planes.shape[-1]
+    if planes.device.type == "cpu":
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        source = planes.contiguous().numpy()
+        return torch.from_numpy(
+            np.stack([cv2.resize(plane, (width, height), interpolation=interpolation) for plane in source])
+        )
+    if shrinking:
+        return F.interpolate(planes.unsqueeze(0), size=(height, width), mode="area").squeeze(0)
+    return F.interpolate(
+        planes.unsqueeze(0), size=(height, width), mode="bilinear", align_corners=False
+    ).squeeze(0)
 
 
-def _project_flow_reference(flow: torch.Tensor, inverse_depth: torch.Tensor, fill_holes: bool) -> torch.Tensor:
-    batch, _, height, width = flow.shape
-    corners, valid = _corner_indices(flow)
-    weight = (inverse_depth.reshape(batch, 1, -1) * valid).expand(-1, 4, -1)
-    values = -flow.reshape(batch, 2, 1, -1) * weight.unsqueeze(1)
-    out = torch.zeros(batch, 2, height * width, dtype=flow.dtype, device=flow.device)
-    count = torch.zeros(batch, 1, height * width, dtype=flow.dtype, device=flow.device)
-    out.scatter_add_(2, corners.reshape(batch, 1, -1).expand(-1, 2, -1), values.reshape(batch, 2, -1))
-    count.scatter_add_(2, corners.reshape(batch, 1, -1), weight.reshape(batch, 1, -1))
-    out = torch.where(count > 0, out / count.clamp(min=1e-30), torch.zeros_like(out))
-    out = out.view(batch, 2, height, width)
-    if fill_holes:
-        out = _fill_holes(out, (count <= 0).view(batch, 1, height, width))
-    return out
+def _cubic_weights(frac: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Keys cubic-convolution weights of the taps at offsets -1, 0, 1, 2 for fractional part ``frac``."""
+    a = CUBIC_A
+
+    def near(d: torch.Tensor) -> torch.Tensor:
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d: torch.Tensor) -> torch.Tensor:
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    return far(1 + frac), near(frac), near(1 - frac), far(2 - frac)
 
 
-def project_flow(flow: torch.Tensor, inverse_depth: torch.Tensor, fill_holes: bool = True) -> torch.Tensor:
-    """Depth-aware flow projection (DAIN): flow source→target splatted to the target grid.
+def interpolation_kernel(flow: torch.Tensor, cubic: bool) -> torch.Tensor:
+    """(B,16,H,W) adaptive-warp kernel that makes ``adaptive_warp`` a bicubic (or bilinear) sampler.
 
-    flow: (B,2,H,W) pixels, source→target (already scaled by the phase);
-    inverse_depth: (B,1,H,W) > 0, larger = nearer = wins where several sources land.
-    returns: (B,2,H,W) flow target→source on the target grid.
-    """
-    try:
-        import cuda_kernels
-
-        op = cuda_kernels.depth_flow_projection
-    except (ImportError, AttributeError):
-        return _project_flow_reference(flow, inverse_depth, fill_holes)
-    return op(flow, inverse_depth, fill_holes=fill_holes)
-
-
-def splat_coverage(flow: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Bilinear forward splat of ``weight`` along ``flow``: how much of the source lands on each target.
-
-    flow: (B,2,H,W) pixels source→target; weight: (B,1,H,W); returns (B,1,H,W).
+    The op multiplies its kernel by the bilinear weights of the 4x4 window (DAIN spec §3.2), so the
+    kernel is the wanted separable weight divided by those; taps whose bilinear weight is 0 also have
+    a cubic weight of 0 and get 0.
     """
     batch, _, height, width = flow.shape
-    target = base_grid(height, width, flow.device, flow.dtype) + flow
-    tx, ty = target[:, 0].reshape(batch, -1), target[:, 1].reshape(batch, -1)
-    x0, y0 = tx.floor(), ty.floor()
-    ax, ay = tx - x0, ty - y0
-    x0, y0 = x0.long(), y0.long()
-    out = torch.zeros(batch, height * width + 1, dtype=flow.dtype, device=flow.device)
-    w = weight.reshape(batch, -1)
-    for dx, dy, cw in ((0, 0, (1 - ax) * (1 - ay)), (1, 0, ax * (1 - ay)), (0, 1, (1 - ax) * ay), (1, 1, ax * ay)):
-        xi, yi = x0 + dx, y0 + dy
-        inside = (xi >= 0) & (xi < width) & (yi >= 0) & (yi < height)
-        index = torch.where(inside, yi * width + xi, torch.full_like(xi, height * width))
-        out.scatter_add_(1, index, w * cw)
-    return out[:, :-1].view(batch, 1, height, width)
+    kernel = flow.new_zeros(batch, 16, height, width)
+    if not cubic:
+        kernel[:, [5, 6, 9, 10]] = 1.0
+        return kernel
+    grid = base_grid(height, width, flow.device, flow.dtype)
+    target = grid + flow
+    alpha = target[:, 0] - target[:, 0].floor()
+    beta = target[:, 1] - target[:, 1].floor()
+    cx, cy = _cubic_weights(alpha), _cubic_weights(beta)
+    bx = (1 - alpha, 1 - alpha, alpha, alpha)
+    by = (1 - beta, 1 - beta, beta, beta)
+    for j in range(4):
+        for i in range(4):
+            denominator = by[j] * bx[i]
+            ratio = cy[j] * cx[i] / torch.where(denominator > 0, denominator, torch.ones_like(denominator))
+            kernel[:, 4 * j + i] = torch.where(denominator > 0, ratio, torch.zeros_like(ratio))
+    return kernel
+
+
+def warp_planes(planes: torch.Tensor, flow: torch.Tensor, cubic: bool = True) -> torch.Tensor:
+    """Backward warp: ``out[n](p) = planes[n](p + flow(p))``.
+
+    planes: (N,H,W) float32; flow: (1,2,H,W) float32 pixels (x, y), target→source.
+    cubic: Keys bicubic (a = -0.75) if True, bilinear otherwise.
+    returns: (N,H,W). On CPU, coordinates outside the image are clamped to the border; on CUDA the
+    adaptive-warp convention applies (a pixel whose source lies outside keeps its own value).
+    """
+    height, width = planes.shape[-2:]
+    if planes.device.type == "cpu":
+        grid_x, grid_y = _numpy_grid(height, width)
+        flow_np = flow[0].numpy()
+        map_xy, map_frac = cv2.convertMaps(grid_x + flow_np[0], grid_y + flow_np[1], cv2.CV_16SC2)
+        interpolation = cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR
+        source = planes.contiguous().numpy()
+        warped = [
+            cv2.remap(plane, map_xy, map_frac, interpolation=interpolation, borderMode=cv2.BORDER_REPLICATE)
+            for plane in source
+        ]
+        return torch.from_numpy(np.stack(warped))
+    from cuda_kernels import adaptive_warp
+
+    kernel = interpolation_kernel(flow, cubic)
+    return adaptive_warp(planes.unsqueeze(0).contiguous(), flow.contiguous(), kernel).squeeze(0)

@@ -35,6 +35,7 @@ class Interpolator(Protocol):
 ENGINE_FACTORIES: dict[str, str] = {
     "repeat": "dain.engines.simple:RepeatInterpolator",
     "blend": "dain.engines.simple:BlendInterpolator",
+    "classic": "dain.engines.classic:ClassicInterpolator",
     "dain": "dain.engines.dain_engine:DainInterpolator",
 }
 

@@ -36,13 +36,21 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 
 
 def _ramp(size: int, start: int, length: int, overlap: int, device: torch.device) -> torch.Tensor:
-    """1-D blending weight of a tile: rises linearly over ``overlap`` pixels on interior sides."""
+    """1-D blending weight of a tile along one axis.
+
+    On an interior side (one that has a neighbouring tile) the outermost ``overlap // 4`` pixels get
+    weight 0 (they see replicate padding instead of the real neighbourhood), then the weight rises
+    linearly to 1 at ``overlap - overlap // 4`` pixels from the edge. Across an overlap of at least
+    ``overlap`` pixels the two neighbours' weights sum to 1 and never both vanish.
+    """
+    margin = overlap // 4
+    span = float(overlap - 2 * margin + 1)
     position = torch.arange(size, device=device, dtype=torch.float32)
     weight = torch.ones(size, device=device, dtype=torch.float32)
     if start > 0:
-        weight = torch.minimum(weight, (position + 1.0) / (overlap + 1.0))
+        weight = torch.minimum(weight, ((position - margin + 1.0) / span).clamp(min=0.0))
     if start + size < length:
-        weight = torch.minimum(weight, (size - position) / (overlap + 1.0))
+        weight = torch.minimum(weight, ((size - margin - position) / span).clamp(min=0.0))
     return weight
 
 
@@ -160,16 +168,16 @@ class DainInterpolator:
             return self._run_padded(frame0, frame1, phases)
         try:
             return self._run_padded(frame0, frame1, phases)
-        except torch.OutOfMemoryError:
+        except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
         for tile in _OOM_FALLBACK_TILES:
             if tile >= max(height, width):
                 continue
             try:
                 return self._run_tiled(frame0, frame1, phases, tile)
-            except torch.OutOfMemoryError:
+            except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
-        raise torch.OutOfMemoryError(f"DAIN ran out of GPU memory on a {height}x{width} pair even when tiled")
+        raise torch.cuda.OutOfMemoryError(f"DAIN ran out of GPU memory on a {height}x{width} pair even when tiled")
 
     def interpolate(
         self, frame0: torch.Tensor, frame1: torch.Tensor, phases: Sequence[float]

@@ -99,41 +99,68 @@ def _kernel_matches(height_map: dict[str, torch.Tensor]) -> list[tuple[torch.Ten
     return matches
 
 
+def _push_towards(
+    frames: torch.Tensor,
+    neighbours: dict[str, torch.Tensor],
+    chosen: list[tuple[torch.Tensor, tuple[str, ...]]],
+    strength: float,
+) -> torch.Tensor:
+    """Blend each pixel towards the mean of the light side of its chosen kernel (if any).
+
+    chosen: disjoint (mask (N,1,H,W), light side) pairs; pixels in no mask stay unchanged.
+    """
+    light_sum = torch.zeros_like(frames)
+    for mask, light in chosen:
+        side_sum = neighbours[light[0]] + neighbours[light[1]] + neighbours[light[2]]
+        light_sum = torch.where(mask, side_sum, light_sum)
+    any_chosen = torch.stack([mask for mask, _ in chosen]).any(dim=0)
+    pushed = frames * (1.0 - strength) + light_sum * (strength / 3.0)
+    return torch.where(any_chosen, pushed, frames)
+
+
 def thin_lines(frames: torch.Tensor, strength: float) -> torch.Tensor:
     """Thin-lines pass: (N, 3, H, W) -> (N, 3, H, W), each pixel pushed towards its lighter side.
 
-    strength in [0, 1]: how far towards the mean of the light side (0 = unchanged).
+    strength in [0, 1]: how far towards the mean of the light side (0 = unchanged). Among the
+    matching kernels the one whose result is lightest wins (the first one on ties), as in the original.
     """
-    rgbl = torch.cat([frames, luminance(frames)], dim=1)
-    neighbours = _neighbours(rgbl)
-    lum = {name: view[:, 3:4] for name, view in neighbours.items()}
-    lightest = rgbl
+    lum = _neighbours(luminance(frames))
+    best_light = None
+    best_mask: list[torch.Tensor] = []
+    sides = []
     for match, light in _kernel_matches(lum):
-        light_mean = (neighbours[light[0]] + neighbours[light[1]] + neighbours[light[2]]) / 3.0
-        candidate = rgbl * (1.0 - strength) + light_mean * strength
-        better = match & (candidate[:, 3:4] > lightest[:, 3:4])
-        lightest = torch.where(better, candidate, lightest)
-    return lightest[:, :3]
+        # Every matching kernel's light side is lighter than the centre, so the lightest result is
+        # the one with the lightest light side.
+        light_lum = torch.where(match, lum[light[0]] + lum[light[1]] + lum[light[2]], -1.0)
+        if best_light is None:
+            better = match
+            best_light = light_lum
+        else:
+            better = light_lum > best_light
+            best_light = torch.maximum(best_light, light_lum)
+        best_mask = [mask & ~better for mask in best_mask]
+        best_mask.append(better)
+        sides.append(light)
+    return _push_towards(frames, _neighbours(frames), list(zip(best_mask, sides, strict=True)), strength)
 
 
 def push_gradient(frames: torch.Tensor, strength: float) -> torch.Tensor:
     """Gradient push (refine) pass: (N, 3, H, W) -> (N, 3, H, W), pixels pushed away from edge centres.
 
-    The height map is ``1 - clamp(|Sobel(luminance)|, 0, 1)``; strength in [0, 1].
+    The height map is ``1 - clamp(|Sobel(luminance)|, 0, 1)``; the first matching kernel (in the
+    original's order) decides; strength in [0, 1].
     """
     lum = _neighbours(luminance(frames))
     grad_x = (lum["tr"] + 2.0 * lum["r"] + lum["br"]) - (lum["tl"] + 2.0 * lum["l"] + lum["bl"])
     grad_y = (lum["bl"] + 2.0 * lum["b"] + lum["br"]) - (lum["tl"] + 2.0 * lum["t"] + lum["tr"])
     height_map = _neighbours(1.0 - torch.sqrt(grad_x * grad_x + grad_y * grad_y).clamp(0.0, 1.0))
-    colour = _neighbours(frames)
-    result = frames
-    done = torch.zeros_like(height_map["cc"], dtype=torch.bool)
+    chosen = []
+    done = None
     for match, light in _kernel_matches(height_map):
-        match = match & ~done
-        light_mean = (colour[light[0]] + colour[light[1]] + colour[light[2]]) / 3.0
-        result = torch.where(match, frames * (1.0 - strength) + light_mean * strength, result)
-        done = done | match
-    return result
+        first = match if done is None else match & ~done
+        done = match if done is None else done | match
+        chosen.append((first, light))
+    return _push_towards(frames, _neighbours(frames), chosen, strength)
 
 
 def anime4k_refine(frames: torch.Tensor, scale: float, passes: int = 1) -> torch.Tensor:

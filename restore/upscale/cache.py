@@ -1,21 +1,20 @@
-"""Where downloaded and user-supplied model files live."""
+"""Where super-resolution model files live: the ``models`` folder of the toolkit's cache.
+
+The cache root is the one the DAIN weight registry uses (:func:`dain.weights.cache_dir`:
+``$RESTORE_CACHE_DIR``, else ``$XDG_CACHE_HOME/dain-restore``, else ``~/.cache/dain-restore``).
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-__all__ = ["CACHE_DIR_ENV", "cache_root", "model_cache_dir"]
+from dain.weights import CACHE_ENV, cache_dir
 
-CACHE_DIR_ENV = "RESTORE_CACHE_DIR"
+__all__ = ["CACHE_DIR_ENV", "model_cache_dir"]
 
-
-def cache_root() -> Path:
-    """The toolkit's cache folder: ``$RESTORE_CACHE_DIR`` if set, else ``~/.cache/dain-restore``."""
-    configured = os.environ.get(CACHE_DIR_ENV, "").strip()
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "dain-restore"
+CACHE_DIR_ENV = CACHE_ENV
 
 
 def model_cache_dir() -> Path:
-    """The folder of super-resolution model files: ``<cache_root()>/models`` (not created here)."""
-    return cache_root() / "models"
+    """The folder of super-resolution model files: ``<cache root>/models`` (not created here)."""
+    return cache_dir() / "models"

@@ -1,23 +1,32 @@
 """Lanczos-3 resampling in PyTorch: separable, antialiased when shrinking, exact output sizes.
 
-Each axis is resampled by a precomputed table of source indices and weights (cached per input size,
-output size, device and dtype); a resize is a handful of ``index_select`` + multiply-add passes, so it
-runs unchanged on CPU and GPU. Sample centres follow the half-pixel convention
-(``src = (dst + 0.5) * in / out - 0.5``), the same as PIL and OpenCV. When shrinking, the kernel is
-widened by the reduction factor (antialiasing, as PIL does). Out-of-image taps are clamped to the edge
-pixel.
+Each axis is resampled with weights precomputed per (input size, output size) and cached. Sample
+centres follow the half-pixel convention (``src = (dst + 0.5) * in / out - 0.5``), as PIL and OpenCV
+do. When shrinking, the kernel is widened by the reduction factor (antialiasing, as PIL does).
+Out-of-image taps read the edge pixel (clamped indices).
+
+Two equivalent evaluations, both plain tensor ops that run on CPU and GPU:
+
+* polyphase (the usual case): when ``out/in = p/q`` in lowest terms with a small ``p`` (2x, 3x, 1.5x,
+  2/3x ...), output pixels ``r, r + p, ...`` share weights and read inputs ``q`` apart, so each of the
+  ``p`` phases is a few multiply-adds of strided views of the edge-padded input;
+* gather: per-output index and weight tables (``index_select`` + multiply-add per tap) for any ratio.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 __all__ = ["LANCZOS_LOBES", "LanczosUpscaler", "lanczos_resize", "lanczos_axis_taps"]
 
 LANCZOS_LOBES = 3
+# Size ratios p/q with p up to this use the polyphase form; others use the gather tables.
+MAX_POLYPHASE_PERIOD = 64
 
 
 def _lanczos_kernel(distance: torch.Tensor, lobes: int) -> torch.Tensor:
@@ -27,9 +36,8 @@ def _lanczos_kernel(distance: torch.Tensor, lobes: int) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=64)
-def _axis_taps_cached(
-    in_size: int, out_size: int, device: str, dtype: torch.dtype, lobes: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _taps_float64(in_size: int, out_size: int, lobes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unclamped source indices (int64) and normalised weights (float64), both (out_size, taps)."""
     scale = out_size / in_size
     # Kernel stretch: 1 when enlarging, in/out when shrinking (antialiasing).
     stretch = max(1.0, 1.0 / scale)
@@ -40,11 +48,17 @@ def _axis_taps_cached(
     indices = first[:, None] + torch.arange(taps, dtype=torch.int64)[None, :]
     weights = _lanczos_kernel((indices.to(torch.float64) - centres[:, None]) / stretch, lobes)
     weights = weights / weights.sum(dim=1, keepdim=True)
-    indices = indices.clamp(0, in_size - 1)
     # Drop tap columns that carry no weight anywhere (keeps the pass count minimal).
     used = (weights.abs() > 0).any(dim=0)
-    indices, weights = indices[:, used], weights[:, used]
-    return indices.to(device), weights.to(device=device, dtype=dtype)
+    return indices[:, used], weights[:, used]
+
+
+@functools.lru_cache(maxsize=64)
+def _axis_taps_cached(
+    in_size: int, out_size: int, device: str, dtype: torch.dtype, lobes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    indices, weights = _taps_float64(in_size, out_size, lobes)
+    return indices.clamp(0, in_size - 1).to(device), weights.to(device=device, dtype=dtype)
 
 
 def lanczos_axis_taps(
@@ -65,11 +79,72 @@ def lanczos_axis_taps(
     return _axis_taps_cached(int(in_size), int(out_size), str(torch.device(device)), dtype, int(lobes))
 
 
-def _resample_axis(frames: torch.Tensor, out_size: int, dim: int, lobes: int) -> torch.Tensor:
-    in_size = frames.shape[dim]
-    if in_size == out_size:
-        return frames
-    indices, weights = lanczos_axis_taps(in_size, out_size, frames.device, frames.dtype, lobes)
+@dataclass(frozen=True)
+class _PolyphasePlan:
+    """One axis resampling as ``period`` phases of strided multiply-adds (see :func:`_polyphase_plan`)."""
+
+    period: int  # p: output pixels r, r + p, r + 2p, ... share their weights
+    stride: int  # q: ... and read input pixels q apart
+    pad_before: int  # edge pixels to replicate before / after the input
+    pad_after: int
+    phase_taps: tuple[tuple[tuple[int, float], ...], ...]  # per phase: (offset in padded input, weight)
+
+
+@functools.lru_cache(maxsize=64)
+def _polyphase_plan(in_size: int, out_size: int, lobes: int) -> _PolyphasePlan | None:
+    """The polyphase form of one axis resampling; ``None`` when the period ``p`` is too long."""
+    common = math.gcd(in_size, out_size)
+    period, stride = out_size // common, in_size // common
+    if period > MAX_POLYPHASE_PERIOD:
+        return None
+    indices, weights = _taps_float64(in_size, out_size, lobes)
+    indices, weights = indices[:period], weights[:period]
+    last_read = int(indices.max()) + stride * (common - 1)
+    pad_before, pad_after = max(0, -int(indices.min())), max(0, last_read - (in_size - 1))
+    phase_taps = tuple(
+        tuple(
+            (index + pad_before, weight)
+            for index, weight in zip(indices[phase].tolist(), weights[phase].tolist(), strict=True)
+            if weight != 0.0
+        )
+        for phase in range(period)
+    )
+    return _PolyphasePlan(period, stride, pad_before, pad_after, phase_taps)
+
+
+def _polyphase_resample(
+    frames: torch.Tensor, out_size: int, height_axis: bool, plan: _PolyphasePlan
+) -> torch.Tensor:
+    """Resample the height (``height_axis``) or width axis of ``frames`` (..., H, W) following ``plan``."""
+    dim = frames.dim() - 2 if height_axis else frames.dim() - 1
+    padded = frames
+    if plan.pad_before or plan.pad_after:
+        flat = frames.reshape(-1, *frames.shape[-2:])
+        padding = (
+            (0, 0, plan.pad_before, plan.pad_after)
+            if height_axis
+            else (plan.pad_before, plan.pad_after, 0, 0)
+        )
+        padded = F.pad(flat, padding, mode="replicate")
+        padded = padded.view(*frames.shape[:-2], *padded.shape[-2:])
+    out_shape = list(frames.shape)
+    out_shape[dim] = out_size
+    result = torch.empty(out_shape, dtype=frames.dtype, device=frames.device)
+    span = plan.stride * (out_size // plan.period - 1) + 1
+    for phase, taps in enumerate(plan.phase_taps):
+        target = result[..., phase :: plan.period, :] if height_axis else result[..., phase :: plan.period]
+        for tap, (offset, weight) in enumerate(taps):
+            source = padded.narrow(dim, offset, span)
+            source = source[..., :: plan.stride, :] if height_axis else source[..., :: plan.stride]
+            if tap == 0:
+                torch.mul(source, weight, out=target)
+            else:
+                target.add_(source, alpha=weight)
+    return result
+
+
+def _gather_resample(frames: torch.Tensor, out_size: int, dim: int, lobes: int) -> torch.Tensor:
+    indices, weights = lanczos_axis_taps(frames.shape[dim], out_size, frames.device, frames.dtype, lobes)
     view_shape = [1] * frames.dim()
     view_shape[dim] = out_size
     result = None
@@ -77,6 +152,17 @@ def _resample_axis(frames: torch.Tensor, out_size: int, dim: int, lobes: int) ->
         term = frames.index_select(dim, indices[:, tap]) * weights[:, tap].view(view_shape)
         result = term if result is None else result.add_(term)
     return result
+
+
+def _resample_axis(frames: torch.Tensor, out_size: int, height_axis: bool, lobes: int) -> torch.Tensor:
+    dim = frames.dim() - 2 if height_axis else frames.dim() - 1
+    in_size = frames.shape[dim]
+    if in_size == out_size:
+        return frames
+    plan = _polyphase_plan(in_size, out_size, lobes)
+    if plan is not None:
+        return _polyphase_resample(frames, out_size, height_axis, plan)
+    return _gather_resample(frames, out_size, dim, lobes)
 
 
 def lanczos_resize(
@@ -96,16 +182,15 @@ def lanczos_resize(
         )
     if not frames.is_floating_point():
         raise ValueError(f"frames must be a floating-point tensor, got {frames.dtype}")
+    frames = frames.contiguous()
     in_height, in_width = frames.shape[-2:]
     # Resample the axis that shrinks the data most first: fewer values for the second pass.
-    cost_height_first = out_height * in_width
-    cost_width_first = in_height * out_width
-    if cost_height_first <= cost_width_first:
-        result = _resample_axis(frames, out_height, frames.dim() - 2, lobes)
-        result = _resample_axis(result, out_width, frames.dim() - 1, lobes)
+    if out_height * in_width <= in_height * out_width:
+        result = _resample_axis(frames, out_height, True, lobes)
+        result = _resample_axis(result, out_width, False, lobes)
     else:
-        result = _resample_axis(frames, out_width, frames.dim() - 1, lobes)
-        result = _resample_axis(result, out_height, frames.dim() - 2, lobes)
+        result = _resample_axis(frames, out_width, False, lobes)
+        result = _resample_axis(result, out_height, True, lobes)
     if result is frames:
         result = frames.clone()
     return result.clamp_(0.0, 1.0) if clamp else result

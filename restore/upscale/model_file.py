@@ -216,7 +216,12 @@ class ModelUpscaler:
                 if tile:
                     minimum = max(MIN_TILE, self.descriptor.size_requirements.minimum)
                     output = run_tiled(
-                        self._run_model, inputs, self.native_scale, max(tile, minimum), self.overlap
+                        self._run_model,
+                        inputs,
+                        self.native_scale,
+                        max(tile, minimum),
+                        self.overlap,
+                        align=self.descriptor.size_requirements.multiple_of,
                     )
                 else:
                     output = self._run_model(inputs).float()

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from restore.errors import RestoreError
 from restore.upscale.cache import CACHE_DIR_ENV, model_cache_dir
 from restore.upscale.checkpoint import MODEL_SUFFIXES
 
@@ -39,7 +40,10 @@ def models_command(
         ),
     ] = None,
 ) -> None:
-    """List super-resolution model files in the cache folder, or show what one model file holds."""
+    """List super-resolution model files in the cache folder, or show what one model file holds.
+
+    Bad input (a missing, unsafe or unknown model file) raises ``RestoreError`` with one line.
+    """
     from restore.upscale.base import resolve_model_path
 
     if model is None:
@@ -55,7 +59,10 @@ def models_command(
 
     from restore.upscale.model_file import describe_model
 
-    info = describe_model(resolve_model_path(str(model)))
+    try:
+        info = describe_model(resolve_model_path(str(model)))
+    except ValueError as error:
+        raise RestoreError(str(error)) from None
     requirements = f"multiple of {info.size_multiple_of}, minimum {info.size_minimum}"
     if info.size_square:
         requirements += ", square"

@@ -18,12 +18,16 @@ import torch
 __all__ = ["tile_spans", "run_tiled"]
 
 
-def tile_spans(length: int, tile: int) -> list[tuple[int, int]]:
-    """Split ``[0, length)`` into ``ceil(length / tile)`` near-equal consecutive spans ``(start, stop)``."""
-    if length < 1 or tile < 1:
-        raise ValueError(f"length and tile must be positive, got length={length}, tile={tile}")
+def tile_spans(length: int, tile: int, align: int = 1) -> list[tuple[int, int]]:
+    """Split ``[0, length)`` into ``ceil(length / tile)`` near-equal consecutive spans ``(start, stop)``.
+
+    Inner cut positions are multiples of ``align`` (empty spans that alignment would create are dropped).
+    """
+    if length < 1 or tile < 1 or align < 1:
+        raise ValueError(f"length, tile and align must be positive, got {length}, {tile}, {align}")
     count = math.ceil(length / tile)
-    edges = [round(index * length / count) for index in range(count + 1)]
+    inner = sorted({round(index * length / count / align) * align for index in range(1, count)} - {0})
+    edges = [0, *(edge for edge in inner if edge < length), length]
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
@@ -58,31 +62,34 @@ def run_tiled(
     tile: int,
     overlap: int,
     blend: int | None = None,
+    align: int = 1,
 ) -> torch.Tensor:
     """Apply ``function`` tile by tile; returns what ``function(frames)`` would, stitched.
 
     function: maps (N, C, h, w) to (N, C_out, h * scale, w * scale) for any tile size it is given.
     frames: (N, C, H, W). tile: core tile side in input pixels (> 0). overlap: context pixels added on
     each side of a core (>= 0). blend: width in input pixels of the cross-fade band at each cut, at most
-    ``overlap`` (default ``overlap // 2``); 0 cuts hard.
+    ``overlap`` (default ``overlap // 2``); 0 cuts hard. align: tile origins are multiples of this
+    (models that pixel-unshuffle their input need their ``multiple_of``); ``overlap`` is rounded up to it.
     returns: (N, C_out, H * scale, W * scale) float32 (accumulated in float32 whatever ``function``'s dtype).
     """
     if tile < 1:
         raise ValueError(f"tile must be a positive number of pixels, got {tile}")
     if overlap < 0:
         raise ValueError(f"overlap must be >= 0, got {overlap}")
+    overlap = math.ceil(overlap / align) * align
     blend = overlap // 2 if blend is None else min(int(blend), overlap)
     height, width = frames.shape[-2:]
     if tile >= height and tile >= width:
         return function(frames).float()
     output: torch.Tensor | None = None
     total_weight = torch.zeros(height * scale, width * scale, dtype=torch.float32, device=frames.device)
-    for row_start, row_stop in tile_spans(height, tile):
+    for row_start, row_stop in tile_spans(height, tile, align):
         in_top, in_bottom = max(0, row_start - overlap), min(height, row_stop + overlap)
         out_top, out_bottom, row_weights = _axis_weights(
             row_start, row_stop, in_top, in_bottom, height, blend, scale
         )
-        for col_start, col_stop in tile_spans(width, tile):
+        for col_start, col_stop in tile_spans(width, tile, align):
             in_left, in_right = max(0, col_start - overlap), min(width, col_stop + overlap)
             out_left, out_right, col_weights = _axis_weights(
                 col_start, col_stop, in_left, in_right, width, blend, scale

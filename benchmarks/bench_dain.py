@@ -1,0 +1,104 @@
+"""Benchmark the DAIN engine: seconds per frame pair and peak memory (random weights).
+
+Each size runs in its own subprocess so that peak memory is measured per size:
+peak RSS (``ru_maxrss``) on CPU, ``torch.cuda.max_memory_allocated`` on CUDA.
+
+    python benchmarks/bench_dain.py --device cpu --sizes 448x256 1280x720
+    python benchmarks/bench_dain.py --device cuda --sizes 1920x1080 3840x2160 --half both
+
+Prints one markdown table row per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+
+def _measure(args: argparse.Namespace) -> None:
+    import torch
+
+    from dain.engines.dain_engine import DainInterpolator
+    from dain.network import DAIN
+
+    torch.manual_seed(0)
+    width, height = (int(v) for v in args.size.split("x"))
+    device = torch.device(args.device)
+    engine = DainInterpolator.from_network(
+        DAIN(), device=device, tile=args.tile or None, half=args.half == "on"
+    )
+    frame0 = torch.rand(3, height, width, device=device)
+    frame1 = torch.rand(3, height, width, device=device)
+    phases = [(k + 1) / (args.phases + 1) for k in range(args.phases)]
+    timings = []
+    for _ in range(args.warmup + args.repeat):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        out = engine.interpolate(frame0, frame1, phases)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        timings.append(time.perf_counter() - start)
+    assert out.shape == (len(phases), 3, height, width) and torch.isfinite(out).all()
+    if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated() / 2**30
+        name = torch.cuda.get_device_name()
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        name = f"CPU, {torch.get_num_threads()} threads"
+    result = {
+        "size": args.size,
+        "device": name,
+        "half": args.half == "on",
+        "tile": args.tile,
+        "phases": args.phases,
+        "seconds": min(timings[args.warmup :]),
+        "peak_gib": peak,
+    }
+    print("RESULT " + json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--sizes", nargs="+", default=["448x256", "1280x720"])
+    parser.add_argument("--half", choices=["off", "on", "both"], default="off")
+    parser.add_argument("--tile", type=int, default=0, help="tile edge in pixels, 0 = untiled")
+    parser.add_argument("--phases", type=int, default=1, help="phases per pair")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--size", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.size:
+        _measure(args)
+        return
+    print("| size | device | fp16 | tile | phases | s / pair | peak memory (GiB) |")
+    print("|---|---|---|---|---|---|---|")
+    halves = ["off", "on"] if args.half == "both" else [args.half]
+    for size in args.sizes:
+        for half in halves:
+            command = [sys.executable, __file__, "--size", size, "--device", args.device, "--half", half]
+            command += ["--tile", str(args.tile), "--phases", str(args.phases)]
+            command += ["--repeat", str(args.repeat), "--warmup", str(args.warmup)]
+            run = subprocess.run(command, capture_output=True, text=True, check=False)
+            lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+            if run.returncode or not lines:
+                tail = (run.stderr.strip().splitlines() or ["?"])[-1]
+                tile = args.tile or "-"
+                print(f"| {size} | {args.device} | {half} | {tile} | {args.phases} | failed: {tail} | |")
+                continue
+            r = json.loads(lines[-1].removeprefix("RESULT "))
+            print(
+                f"| {r['size']} | {r['device']} | {'yes' if r['half'] else 'no'} | {r['tile'] or '-'} | "
+                f"{r['phases']} | {r['seconds']:.2f} | {r['peak_gib']:.2f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

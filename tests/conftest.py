@@ -1,0 +1,105 @@
+"""Shared fixtures: synthetic clips made with FFmpeg, the shared real data, output readers."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from restore.ffmpeg import ffmpeg_exe
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_VIDEO = SHARED / "data" / "video"
+SHARED_INTERP = SHARED / "data" / "interp"
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared/data, or skip the test when the shared data is absent."""
+    path = SHARED.joinpath("data", *parts)
+    if not path.exists():
+        pytest.skip(f"shared test data not available: {path}")
+    return path
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def make_clip(
+    path: Path,
+    rate: str = "24",
+    seconds: float = 2.0,
+    size: str = "160x96",
+    audio: bool = True,
+    pix_fmt: str = "yuv420p",
+    codec: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-crf", "18"),
+    video_filter: str | None = None,
+    extra: tuple[str, ...] = (),
+) -> Path:
+    """A moving test pattern (testsrc2) with an optional 440 Hz tone."""
+    args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+    if video_filter:
+        args += ["-vf", video_filter]
+    args += [*codec, "-pix_fmt", pix_fmt]
+    if audio:
+        args += ["-c:a", "aac", "-b:a", "96k"]
+    args += [*extra, str(path)]
+    ffmpeg(*args)
+    return path
+
+
+def audio_duration(path: Path, stream: int = 0) -> float:
+    """Seconds of decoded audio in stream ``stream`` (samples / rate)."""
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", f"0:a:{stream}",
+         "-f", "s16le", "-ac", "1", "-ar", "48000", "pipe:"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return len(raw) / 2 / 48000
+
+
+def decode_all(path: Path) -> np.ndarray:
+    """Every frame of ``path`` as (N, H, W, 3) uint8 (small clips only)."""
+    from restore.decode import open_reader
+    from restore.probe import probe
+    from restore.scan import scan_video
+
+    with open_reader(path, probe(path), scan_video(path)) as reader:
+        return np.stack(list(reader))
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_restore(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a fresh interpreter, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "restore", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def clip_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Make (and cache per session) a synthetic clip: ``clip_factory("name.mp4", rate=..., ...)``."""
+    folder = tmp_path_factory.mktemp("clips")
+    made: dict[str, Path] = {}
+
+    def factory(name: str, **options: object) -> Path:
+        key = name + repr(sorted(options.items()))
+        if key not in made:
+            made[key] = make_clip(folder / name, **options)  # type: ignore[arg-type]
+        return made[key]
+
+    return factory

@@ -1,0 +1,230 @@
+"""End to end: ``restore clip --fps F --scale S`` on synthetic and real clips."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from restore.config import RestoreConfig
+from restore.pipeline import prepare_job
+from restore.probe import probe
+from restore.scan import scan_video
+from tests.conftest import audio_duration, decode_all, run_restore, shared_file
+
+
+@pytest.mark.parametrize(
+    ("source_rate", "target_rate"),
+    [("24", "60"), ("24000/1001", "59.94"), ("25", "60"), ("16", "60")],
+)
+def test_rate_conversion_with_audio(clip_factory, tmp_path, source_rate, target_rate):
+    clip = clip_factory(f"clip_{source_rate.replace('/', '_')}.mp4", rate=source_rate, seconds=2.0)
+    out = tmp_path / "out.mp4"
+    result = run_restore(clip, "-o", out, "--fps", target_rate, "--scale", "2", "--interp", "blend", "-q")
+    assert result.returncode == 0, result.stderr
+    source, restored = scan_video(clip), scan_video(out)
+    fps = Fraction(60000, 1001) if target_rate == "59.94" else Fraction(target_rate)
+    assert restored.frame_rate == fps
+    assert (restored.width, restored.height) == (2 * source.width, 2 * source.height)
+    assert abs(restored.frame_count - round(source.duration * float(fps))) <= 1
+    assert abs(audio_duration(out) - audio_duration(clip)) <= 0.05
+    assert probe(out).audio, "the audio track must survive"
+
+
+def test_default_output_name_and_unchanged_rate(clip_factory, tmp_path):
+    clip = clip_factory("plain.mp4", rate="25", seconds=1.0, audio=False)
+    local = tmp_path / "film.mp4"
+    local.write_bytes(clip.read_bytes())
+    result = run_restore(local, "-q")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "film.restored.mp4"
+    assert out.exists()
+    timeline = scan_video(out)
+    assert timeline.frame_rate == 25 and timeline.frame_count == 25
+    assert not list(tmp_path.glob(".*partial*")), "no temporary file may be left behind"
+
+
+def test_existing_output_needs_overwrite(clip_factory, tmp_path):
+    clip = clip_factory("plain.mp4", rate="25", seconds=1.0, audio=False)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"keep me")
+    result = run_restore(clip, "-o", out, "-q")
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert out.read_bytes() == b"keep me"
+    result = run_restore(clip, "-o", out, "-q", "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert scan_video(out).frame_count == 25
+
+
+@pytest.mark.parametrize("codec", ["h265", "prores", "ffv1"])
+def test_archive_codecs(clip_factory, tmp_path, codec):
+    clip = clip_factory("tenbit.mp4", rate="24", seconds=0.5, pix_fmt="yuv420p10le")
+    suffix = {"h265": ".mp4", "prores": ".mov", "ffv1": ".mkv"}[codec]
+    out = tmp_path / f"out{suffix}"
+    result = run_restore(clip, "-o", out, "--codec", codec, "-q")
+    assert result.returncode == 0, result.stderr
+    info = probe(out)
+    assert info.video.codec == {"h265": "hevc", "prores": "prores", "ffv1": "ffv1"}[codec]
+    assert info.bit_depth >= 10, "a 10-bit source stays above 8 bits in archive codecs"
+    assert info.audio, "audio is kept"
+
+
+def test_ffv1_is_lossless_against_the_decoded_source(clip_factory, tmp_path):
+    clip = clip_factory("plain8.mp4", rate="24", seconds=0.5, audio=False)
+    out = tmp_path / "out.mkv"
+    assert run_restore(clip, "-o", out, "--codec", "ffv1", "-q").returncode == 0
+    np.testing.assert_array_equal(decode_all(out), decode_all(clip))
+
+
+def test_codec_and_container_must_match(clip_factory, tmp_path):
+    clip = clip_factory("plain.mp4", rate="25", seconds=1.0, audio=False)
+    result = run_restore(clip, "-o", tmp_path / "out.mp4", "--codec", "ffv1")
+    assert result.returncode == 2 and ".mkv" in result.stderr
+
+
+def test_sd_to_hd_is_tagged_bt709_and_sd_stays_bt601(clip_factory, tmp_path):
+    clip = clip_factory("sd.mp4", rate="24", seconds=0.5, size="320x240", audio=False)
+    hd = tmp_path / "hd.mp4"
+    assert run_restore(clip, "-o", hd, "--scale", "3", "-q").returncode == 0
+    assert probe(hd).color_space == "bt709"
+    sd = tmp_path / "sd.mp4"
+    assert run_restore(clip, "-o", sd, "-q").returncode == 0
+    assert probe(sd).color_space == "smpte170m"
+
+
+def test_size_with_letterbox(clip_factory, tmp_path):
+    clip = clip_factory("wide.mp4", rate="24", seconds=0.5, size="160x96", audio=False)
+    out = tmp_path / "boxed.mp4"
+    result = run_restore(clip, "-o", out, "--size", "320x320", "--fit", "pad", "-q")
+    assert result.returncode == 0, result.stderr
+    frames = decode_all(out)
+    assert frames.shape[1:3] == (320, 320)
+    # 160x96 scaled by 2 -> 320x192, centred: black bars of 64 rows above and below
+    assert frames[:, :60].max() < 20 and frames[:, -60:].max() < 20
+    assert frames[:, 100:220].mean() > 40
+
+
+def test_rotated_source_comes_out_upright(clip_factory, tmp_path):
+    clip = clip_factory("torotate.mp4", rate="24", seconds=0.5, size="160x96", audio=False)
+    rotated = tmp_path / "rotated.mp4"
+    from tests.conftest import ffmpeg
+
+    ffmpeg("-display_rotation", "90", "-i", str(clip), "-c", "copy", str(rotated))
+    out = tmp_path / "out.mp4"
+    assert run_restore(rotated, "-o", out, "-q").returncode == 0
+    timeline = scan_video(out)
+    assert (timeline.width, timeline.height) == (96, 160)
+
+
+def test_odd_size_source(clip_factory, tmp_path):
+    clip = clip_factory(
+        "odd.mkv", rate="24", seconds=0.5, size="162x98", video_filter="format=yuv444p,crop=161:97:0:0:exact=1", audio=False,
+        pix_fmt="yuv444p", codec=("-c:v", "ffv1"),
+    )
+    assert (scan_video(clip).width, scan_video(clip).height) == (161, 97)
+    out = tmp_path / "out.mkv"
+    assert run_restore(clip, "-o", out, "--codec", "ffv1", "-q").returncode == 0
+    assert scan_video(out).width == 161 and scan_video(out).height == 97
+    h264 = tmp_path / "out.mp4"
+    assert run_restore(clip, "-o", h264, "-q").returncode == 0
+    # 4:2:0 needs even sizes: one replicated column and row are added
+    assert (scan_video(h264).width, scan_video(h264).height) == (162, 98)
+
+
+def test_variable_frame_rate_source_keeps_audio_in_sync(clip_factory, tmp_path):
+    # 1 s at 24 fps, then 1 s at 12 fps (every other frame dropped, timestamps kept)
+    clip = clip_factory(
+        "vfr.mp4",
+        rate="24",
+        seconds=2.0,
+        video_filter="select='lt(n\\,24)+not(mod(n\\,2))'",
+        extra=("-fps_mode", "vfr"),
+    )
+    timeline = scan_video(clip)
+    steps = np.diff(timeline.timestamps)
+    assert steps.min() < 0.05 < steps.max(), "the clip must really have a variable rate"
+    out = tmp_path / "out.mp4"
+    result = run_restore(clip, "-o", out, "--fps", "24", "--interp", "blend", "-q")
+    assert result.returncode == 0, result.stderr
+    restored = scan_video(out)
+    assert abs(restored.frame_count - round(timeline.duration * 24)) <= 1
+    assert abs(audio_duration(out) - audio_duration(clip)) <= 0.05
+
+
+def test_bigbuckbunny_keeps_its_51_audio(tmp_path):
+    clip = shared_file("video", "bigbuckbunny.mp4")
+    out = tmp_path / "bbb.mp4"
+    result = run_restore(clip, "-o", out, "--interp", "repeat", "-q")
+    assert result.returncode == 0, result.stderr
+    audio = probe(out).audio
+    assert len(audio) == 1 and "5.1" in audio[0].details
+    assert abs(audio_duration(out) - audio_duration(clip)) <= 0.05
+
+
+def test_archival_repeats_are_found_and_never_shown_twice(tmp_path):
+    clip = shared_file("video", "archival_abomb.mp4")
+    out = tmp_path / "abomb60.mp4"
+    job = prepare_job(RestoreConfig(input=clip, output=out, fps=Fraction(60), interp="blend"))
+    source = decode_all(clip).astype(np.int16)
+    source_step = np.abs(np.diff(source, axis=0)).mean(axis=(1, 2, 3))
+    repeats = np.flatnonzero(job.shots.repeats)
+    # the clip repeats every 5th frame: frames 3, 8, 13, ... repeat their predecessors
+    assert len(repeats) >= 64
+    assert np.all(repeats % 5 == 3), "only the telecine repeats are flagged"
+    plan = job.plan
+    pairs = plan.targets >= 0
+    assert not job.shots.repeats[plan.sources].any() and not job.shots.repeats[plan.targets[pairs]].any()
+    # no two consecutive output frames show the same image, except a copy held beside a cut or at the end
+    position = plan.sources + plan.phases * np.where(pairs, plan.targets - plan.sources, 0)
+    still = np.flatnonzero(np.diff(position) == 0)
+    edges = set(job.shots.cuts) | {c + 1 for c in job.shots.cuts} | {job.timeline.frame_count - 1}
+    assert all(int(plan.sources[k]) in edges for k in still), "an image shown twice away from cuts"
+
+    result = run_restore(clip, "-o", out, "--fps", "60", "--interp", "blend", "-q")
+    assert result.returncode == 0, result.stderr
+    frames = decode_all(out).astype(np.int16)
+    assert len(frames) == len(plan)
+    output_step = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))
+    # where the plan moves on by a visible amount, the output moves too (it is not a frozen copy):
+    # blending is linear, so the expected change is the phase distance times the pair's difference
+    rank = np.searchsorted(plan.distinct, plan.sources) + plan.phases
+    distinct_frames = source[plan.distinct]
+    distinct_step = np.abs(np.diff(distinct_frames, axis=0)).mean(axis=(1, 2, 3))
+    for cut in job.shots.cuts:
+        distinct_step[np.searchsorted(plan.distinct, cut, side="right") - 1] = 0.0
+    expected = np.zeros(len(rank) - 1)
+    for k in range(len(rank) - 1):
+        a, b = sorted((rank[k], rank[k + 1]))
+        for j in range(int(np.floor(a)), int(np.ceil(b))):
+            overlap = min(b, j + 1) - max(a, j)
+            if 0 < overlap and j < len(distinct_step):
+                expected[k] += overlap * distinct_step[j]
+    visible = expected > 1.0
+    assert visible.sum() > 0.3 * len(expected)
+    frozen = visible & (output_step < 0.3 * expected)
+    assert not frozen.any(), f"output frames equal to their predecessor at {np.flatnonzero(frozen)[:10]}"
+
+
+def test_bikes_no_output_frame_mixes_two_shots(tmp_path):
+    clip = shared_file("video", "bikes.mp4")
+    out = tmp_path / "bikes50.mp4"
+    job = prepare_job(RestoreConfig(input=clip, output=out, fps=Fraction(60), interp="blend"))
+    assert set(job.shots.cuts) >= {29, 75, 136, 186, 241}
+    result = run_restore(clip, "-o", out, "--fps", "60", "--interp", "blend", "-q")
+    assert result.returncode == 0, result.stderr
+    source = decode_all(clip).astype(np.int16)
+    restored = decode_all(out).astype(np.int16)
+    for cut in job.shots.cuts:
+        before, after = source[cut], source[cut + 1]
+        for k, time in enumerate(job.plan.times):
+            position = time * 25
+            if cut < position < cut + 1:  # between the last frame of one shot and the first of the next
+                distance = min(np.abs(restored[k] - before).mean(), np.abs(restored[k] - after).mean())
+                mixed = np.abs(restored[k] - (before + after) / 2).mean()
+                assert distance < 0.5 * mixed, f"output frame {k} at the cut after {cut} mixes two shots"
+                assert distance < 3.0
+            elif cut - 1 < position < cut + 2:  # interpolated inside one shot, next to the cut
+                own, other = (before, after) if position < cut + 0.5 else (after, before)
+                assert np.abs(restored[k] - own).mean() < 0.5 * np.abs(restored[k] - other).mean()
