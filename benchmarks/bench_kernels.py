@@ -5,7 +5,7 @@ and, when a CUDA GPU with CuPy is present, of the CuPy kernels and of the refere
 The floor is the minimum bytes the op must move (read its inputs once, write its outputs once)
 divided by the bandwidth of a large tensor copy measured here on the same device.
 
-    .venv/bin/python benchmarks/bench_kernels.py [--height 1080 --width 1920 --repeats 3]
+    .venv/bin/python benchmarks/bench_kernels.py [--height 1080 --width 1920 --repeats 3 --threads 1]
 
 Prints a Markdown table; wall times are medians, "cpu s" is this process's CPU time per call (the
 CPU column is sensitive to other load on the machine; the load average is printed with it).
@@ -159,7 +159,10 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--corr-channels", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     cpu = torch.device("cpu")
     gpu = torch.device("cuda") if torch.cuda.is_available() else None
@@ -207,6 +210,46 @@ def main() -> None:
             reference_cell = fmt(reference[index][0] if reference else None)
             cells = [case.name, label, fmt(cpu_floor), cpu_cell, fmt(gpu_floor), kernel_cell, reference_cell]
             print("| " + " | ".join(cells) + " |")
+    shim_figures(args.height, args.width)
+
+
+def shim_figures(height: int, width: int) -> None:
+    """Build time of the CPU shim and one serial projection splat through it (needs g++)."""
+    import shutil
+
+    if shutil.which("g++") is None:
+        print("\nCPU shim: g++ not found")
+        return
+    from cuda_kernels import cpu_shim
+
+    start = time.perf_counter()
+    library = cpu_shim.build_shim_from_source(
+        cpu_shim.kernel_source("depth_flow_projection.cu", "float"), "bench_projection", "float"
+    )
+    build = time.perf_counter() - start
+    generator = torch.Generator().manual_seed(0)
+    flow = (torch.rand(1, 2, height, width, generator=generator) * 16 - 8).numpy()
+    weight = (torch.rand(1, 1, height, width, generator=generator) + 0.1).numpy()
+    times = []
+    for _ in range(3):
+        out = torch.zeros(1, 2, height, width).numpy()
+        count = torch.zeros(1, 1, height, width).numpy()
+        start = time.perf_counter()
+        library.launch(
+            "projection_splat",
+            (-(-height * width // 256),),
+            (256,),
+            flow,
+            weight,
+            out,
+            count,
+            1,
+            height,
+            width,
+        )
+        times.append(time.perf_counter() - start)
+    print(f"\nCPU shim: g++ build of depth_flow_projection.cu {build:.2f} s; "
+          f"serial splat at {width}x{height} {statistics.median(times) * 1e3:.1f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dain.engines import Interpolator, create_interpolator
+from dain.engines import Interpolator, available_interpolators, create_interpolator
 from restore.config import RestoreConfig
 from restore.decode import open_reader
 from restore.encode import FrameWriter, check_container, output_color
@@ -60,6 +60,8 @@ class PreparedJob:
     plan: FramePlan
     geometry: OutputGeometry
     device: torch.device
+    interpolator: Interpolator | None
+    upscaler: Upscaler | None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -104,6 +106,10 @@ def check_job(config: RestoreConfig) -> tuple[MediaInfo, torch.device]:
     check_container(config.codec, config.output)
     if config.crf is not None and not 0 <= config.crf <= 51:
         raise RestoreError(f"--crf must be between 0 and 51, got {config.crf}")
+    if config.interp not in available_interpolators():
+        raise RestoreError(
+            f"unknown interpolator {config.interp!r}; choose one of: {', '.join(available_interpolators())}"
+        )
     device = resolve_device(config.device)
     media = probe(config.input)
     check_output_path(config.input, config.output, config.overwrite)
@@ -156,7 +162,15 @@ def prepare_job(
         repeats=shots.repeats,
         max_cadence_repeats=config.max_cadence_repeats,
     )
-    return PreparedJob(config, media, timeline, shots, plan, geometry, device)
+    interpolator = upscaler = None
+    try:
+        if plan.interpolated_count > 0:
+            interpolator = create_interpolator(config.interp, device=device, **config.interp_options)
+        if geometry.inner != (timeline.width, timeline.height):
+            upscaler = create_upscaler(config.sr, device=device, **config.sr_options)
+    except ValueError as error:
+        raise RestoreError(str(error)) from None
+    return PreparedJob(config, media, timeline, shots, plan, geometry, device, interpolator, upscaler)
 
 
 class _SourceWindow:
@@ -199,29 +213,12 @@ def _pair_groups(plan: FramePlan) -> Iterator[tuple[int, int, list[int]]]:
         start = stop
 
 
-def run_job(
-    job: PreparedJob,
-    on_progress: ProgressCallback | None = None,
-    interpolator: Interpolator | None = None,
-    upscaler: Upscaler | None = None,
-) -> JobReport:
+def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> JobReport:
     """Decode, process and encode ``job``; the output appears only when complete."""
     config, media, timeline, plan, geometry = job.config, job.media, job.timeline, job.plan, job.geometry
-    device = job.device
+    device, interpolator, upscaler = job.device, job.interpolator, job.upscaler
     started = time.perf_counter()
     high_bit_depth = media.bit_depth > 8
-    needs_interpolation = plan.interpolated_count > 0
-    if interpolator is None and needs_interpolation:
-        try:
-            interpolator = create_interpolator(config.interp, device=device, **config.interp_options)
-        except ValueError as error:
-            raise RestoreError(str(error)) from None
-    needs_resize = geometry.inner != (timeline.width, timeline.height)
-    if upscaler is None and needs_resize:
-        try:
-            upscaler = create_upscaler(config.sr, device=device, **config.sr_options)
-        except ValueError as error:
-            raise RestoreError(str(error)) from None
     out_dtype = np.dtype(np.uint16) if high_bit_depth else np.dtype(np.uint8)
     canvas_w, canvas_h = geometry.canvas
     color = output_color(media.color_space, media.color_primaries, canvas_h)

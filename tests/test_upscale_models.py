@@ -22,14 +22,14 @@ def compact_state_dict(num_feat=64, num_conv=16, scale=4, in_ch=3, out_ch=3, see
     return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
 
 
-def realesrgan_rrdb_state_dict(scale, num_feat=32, num_blocks=2, growth=32, seed=0):
+def realesrgan_rrdb_state_dict(scale, num_feat=32, num_blocks=2, growth=32, seed=0, gain=1.0):
     """RRDBNet in Real-ESRGAN's (BasicSR) key layout; x2 and x1 models pixel-unshuffle their input first."""
     generator = torch.Generator().manual_seed(seed)
     in_channels = 3 * {4: 1, 2: 4, 1: 16}[scale]
 
     def conv(out_ch, in_ch):
-        std = 0.1 / math.sqrt(in_ch * 9)
-        return torch.randn(out_ch, in_ch, 3, 3, generator=generator) * std, torch.zeros(out_ch)
+        std = gain / math.sqrt(in_ch * 9)
+        return torch.randn(out_ch, in_ch, 3, 3, generator=generator) * std, torch.full((out_ch,), 0.5 * gain)
 
     layers = {"conv_first": conv(num_feat, in_channels)}
     for block in range(num_blocks):
@@ -216,3 +216,64 @@ def test_cuda_half_matches_float32(tmp_path):
     assert (half - full).abs().mean() < 5e-3
     auto = ModelUpscaler(path, device="cuda", tile=48).upscale(frames, (256, 320))
     assert auto.shape == (1, 3, 256, 320)
+
+
+def test_tiles_of_a_pixel_unshuffle_model_stay_on_its_grid(tmp_path):
+    # Real-ESRGAN x2 regroups 2x2 pixels: tiles must start on multiples of 4 (its multiple_of) to agree.
+    path = save_checkpoint(
+        realesrgan_rrdb_state_dict(2, num_feat=16, num_blocks=1), tmp_path / "x2.pth", "plain"
+    )
+    frames = torch.rand(2, 3, 45, 53, generator=torch.Generator().manual_seed(5))
+    whole = ModelUpscaler(path, tile=0).run_native(frames)
+    tiled = ModelUpscaler(path, tile=14, overlap=45).run_native(frames)
+    assert tiled.shape == whole.shape == (2, 3, 90, 106)
+    assert whole.std() > 0.1  # a non-trivial output
+    assert (tiled - whole).abs().max() < 1e-4
+
+
+def test_tile_spans_cover_and_align():
+    from restore.upscale.tiling import tile_spans
+
+    for length in (1, 5, 13, 50, 257):
+        for tile in (1, 4, 16, 300):
+            for align in (1, 4, 8):
+                spans = tile_spans(length, tile, align)
+                assert spans[0][0] == 0 and spans[-1][1] == length
+                assert all(stop > start for start, stop in spans)
+                assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+                assert all(start % align == 0 for start, _ in spans)
+
+
+def test_out_of_memory_halves_the_tile_and_retries(tmp_path, monkeypatch):
+    path = save_checkpoint(compact_state_dict(8, 2, 2), tmp_path / "c.pth", "plain")
+    upscaler = ModelUpscaler(path, tile=0)
+    frames = torch.rand(1, 3, 150, 170)
+    expected = upscaler.run_native(frames)
+    real_run, sides = upscaler._run_model, []
+
+    def limited_memory(inputs):
+        sides.append(max(inputs.shape[-2:]))
+        if max(inputs.shape[-2:]) > 130:
+            raise torch.OutOfMemoryError("pretend the GPU is full")
+        return real_run(inputs)
+
+    monkeypatch.setattr(upscaler, "_run_model", limited_memory)
+    result = upscaler.run_native(frames)
+    assert sides[0] == 170 and max(sides[1:]) <= 130  # whole frame failed, then tiles
+    assert (result - expected).abs().max() < 1e-4
+
+
+def test_automatic_tile_follows_free_gpu_memory(tmp_path, monkeypatch):
+    path = save_checkpoint(compact_state_dict(), tmp_path / "c.safetensors", "safetensors")
+    upscaler = ModelUpscaler(path)
+    assert upscaler._auto_tile(720, 1280, 1) == 0  # CPU: a 720p frame runs whole
+    assert upscaler._auto_tile(2160, 3840, 1) == 512
+    upscaler.device = torch.device("cuda")  # only _auto_tile is exercised: no GPU needed
+    gib = 1024**3
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (80 * gib, 80 * gib))
+    assert upscaler._auto_tile(720, 1280, 1) == 0  # plenty of memory: whole frame
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (2 * gib, 8 * gib))
+    small = upscaler._auto_tile(2160, 3840, 1)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (gib // 2, 8 * gib))
+    smaller = upscaler._auto_tile(2160, 3840, 1)
+    assert 0 < smaller < small < 3840 and small % 8 == 0

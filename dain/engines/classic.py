@@ -73,7 +73,9 @@ class ClassicInterpolator:
 
     name = "classic"
 
-    def __init__(self, device: torch.device | str | None = None, settings: ClassicSettings | None = None) -> None:
+    def __init__(
+        self, device: torch.device | str | None = None, settings: ClassicSettings | None = None
+    ) -> None:
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.settings = settings or ClassicSettings()
 
@@ -90,7 +92,9 @@ class ClassicInterpolator:
         small_h, small_w = self.analysis_size(*frame0.shape[-2:])
         small0 = resize_planes(frame0.float(), small_h, small_w)
         small1 = resize_planes(frame1.float(), small_h, small_w)
-        flow_0to1, flow_1to0 = estimate_bidirectional_flow(_luma_u8(small0), _luma_u8(small1), self.settings.flow)
+        flow_0to1, flow_1to0 = estimate_bidirectional_flow(
+            _luma_u8(small0), _luma_u8(small1), self.settings.flow
+        )
         flow_0to1 = torch.from_numpy(flow_0to1).permute(2, 0, 1).unsqueeze(0).contiguous().to(frame0.device)
         flow_1to0 = torch.from_numpy(flow_1to0).permute(2, 0, 1).unsqueeze(0).contiguous().to(frame0.device)
         return analyse_pair(small0, small1, flow_0to1, flow_1to0, self.settings.visibility)
@@ -110,7 +114,9 @@ class ClassicInterpolator:
         flow_t0, flow_t1 = self.flows_at(analysis, phase)
         visibility0 = warp_planes(analysis.visibility0[0], flow_t0, cubic=False)
         visibility1 = warp_planes(analysis.visibility1[0], flow_t1, cubic=False)
-        weight0, reliability = blend_weights(visibility0, visibility1, phase, s.visibility_floor, s.fallback_power)
+        weight0, reliability = blend_weights(
+            visibility0, visibility1, phase, s.visibility_floor, s.fallback_power
+        )
         small_h, small_w = flow_t0.shape[-2:]
         if (small_h, small_w) != (height, width):
             flows = resize_planes(torch.cat((flow_t0[0], flow_t1[0])), height, width)
@@ -124,12 +130,16 @@ class ClassicInterpolator:
         return compose(warped0, warped1, frame0.float(), frame1.float(), weight0, reliability, phase)
 
     @torch.no_grad()
-    def interpolate(self, frame0: torch.Tensor, frame1: torch.Tensor, phases: Sequence[float]) -> torch.Tensor:
+    def interpolate(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, phases: Sequence[float]
+    ) -> torch.Tensor:
         """frame0, frame1: (3,H,W) float in [0,1]; phases in [0,1]; returns (len(phases),3,H,W) float32."""
         _check_frame("frame0", frame0)
         _check_frame("frame1", frame1)
         if frame0.shape != frame1.shape:
-            raise ValueError(f"frame1 shape {tuple(frame1.shape)} differs from frame0 shape {tuple(frame0.shape)}")
+            raise ValueError(
+                f"frame1 shape {tuple(frame1.shape)} differs from frame0 shape {tuple(frame0.shape)}"
+            )
         phases = [float(t) for t in phases]
         for t in phases:
             if not 0.0 <= t <= 1.0:

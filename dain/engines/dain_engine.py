@@ -177,7 +177,8 @@ class DainInterpolator:
                 return self._run_tiled(frame0, frame1, phases, tile)
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
-        raise torch.cuda.OutOfMemoryError(f"DAIN ran out of GPU memory on a {height}x{width} pair even when tiled")
+        message = f"DAIN ran out of GPU memory on a {height}x{width} pair even in 256-pixel tiles"
+        raise torch.cuda.OutOfMemoryError(message)
 
     def interpolate(
         self, frame0: torch.Tensor, frame1: torch.Tensor, phases: Sequence[float]

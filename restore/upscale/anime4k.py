@@ -70,25 +70,29 @@ def _neighbours(image: torch.Tensor) -> dict[str, torch.Tensor]:
     }
 
 
-def _side_min_max(
-    height_map: dict[str, torch.Tensor], names: tuple[str, ...]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    values = [height_map[name] for name in names]
-    return torch.minimum(torch.minimum(values[0], values[1]), values[2]), torch.maximum(
-        torch.maximum(values[0], values[1]), values[2]
-    )
-
-
 def _kernel_matches(height_map: dict[str, torch.Tensor]) -> list[tuple[torch.Tensor, tuple[str, ...]]]:
-    """For each of the 8 kernels in test order: (where it matches, its light side)."""
+    """For each of the 8 kernels in test order: (where it matches, its light side).
+
+    A kernel matches where the darkest of its light side is above the lightest of its dark side (and,
+    for the straight kernels, above the centre). Side extremes are shared between kernels.
+    """
+    extremes: dict[tuple[str, tuple[str, ...]], torch.Tensor] = {}
+
+    def extreme(kind: str, names: tuple[str, ...]) -> torch.Tensor:
+        key = (kind, tuple(sorted(names)))
+        if key not in extremes:
+            combine = torch.minimum if kind == "min" else torch.maximum
+            first, second, third = (height_map[name] for name in names)
+            extremes[key] = combine(combine(first, second), third)
+        return extremes[key]
+
     centre = height_map["cc"]
     matches = []
     for first, second in _KERNEL_PAIRS:
         first_match = None
         for dark, light, needs_centre in (first, second):
-            _, max_dark = _side_min_max(height_map, dark)
-            min_light, _ = _side_min_max(height_map, light)
-            match = min_light > max_dark
+            min_light = extreme("min", light)
+            match = min_light > extreme("max", dark)
             if needs_centre:
                 match = match & (min_light > centre)
             if first_match is None:

@@ -227,14 +227,14 @@ class ModelUpscaler:
                     output = self._run_model(inputs).float()
                 break
             except torch.OutOfMemoryError:
-                if self.device.type != "cuda" or not self.tiling_allowed:
-                    raise
+                # Halve the tile and try again (down to 2 * MIN_TILE) when the model may be tiled.
                 current = tile or max(height, width)
-                if current <= MIN_TILE * 2:
+                if not self.tiling_allowed or current <= MIN_TILE * 2:
                     raise
                 tile = current // 2
-                torch.cuda.empty_cache()
-                LOGGER.warning("%s: out of GPU memory, retrying with %d-pixel tiles", self.name, tile)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                LOGGER.warning("%s: out of memory, retrying with %d-pixel tiles", self.name, tile)
         return self._from_model_channels(output).clamp(0.0, 1.0)
 
     def upscale(self, frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -1,0 +1,142 @@
+"""Bad input: one line on stderr, exit 2, no traceback, nothing left behind, input unchanged."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ffmpeg, file_digest, make_clip, run_restore
+
+
+@pytest.fixture(scope="module")
+def good_clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("good") / "good.mp4", seconds=1.0)
+
+
+def assert_refused(result, folder: Path, before: set[str], needle: str | None = None) -> None:
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[0].startswith("restore: error:")
+    if needle:
+        assert needle in lines[0]
+    assert set(os.listdir(folder)) == before, "no output or temporary file may be left behind"
+
+
+def _inputs(tmp_path: Path, good_clip: Path) -> dict[str, Path]:
+    text = tmp_path / "text.mp4"
+    text.write_text("this is not a video\n")
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    truncated = tmp_path / "truncated.mp4"  # moov atom at the end: cut off
+    make_clip(tmp_path / "whole.mp4", seconds=2.0)
+    data = (tmp_path / "whole.mp4").read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    (tmp_path / "whole.mp4").unlink()
+    faststart = tmp_path / "faststart_whole.mp4"
+    make_clip(faststart, seconds=4.0, extra=("-movflags", "+faststart"))
+    truncated_fast = tmp_path / "truncated_fast.mp4"  # index first, media data cut off
+    data = faststart.read_bytes()
+    truncated_fast.write_bytes(data[: len(data) // 3])
+    faststart.unlink()
+    audio_only = tmp_path / "audio.mp4"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", str(audio_only))
+    return {
+        "text": text,
+        "empty": empty,
+        "truncated": truncated,
+        "truncated_fast": truncated_fast,
+        "audio_only": audio_only,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "needle"),
+    [
+        ("text", "cannot read"),
+        ("empty", "empty"),
+        ("truncated", "cannot read"),
+        ("truncated_fast", "truncated"),
+        ("audio_only", "no video stream"),
+    ],
+)
+def test_bad_inputs_are_refused(tmp_path, good_clip, kind, needle):
+    path = _inputs(tmp_path, good_clip)[kind]
+    digest = file_digest(path)
+    before = set(os.listdir(tmp_path))
+    result = run_restore(path, "-q")
+    assert_refused(result, tmp_path, before, needle)
+    assert file_digest(path) == digest, "the input must not change"
+
+
+def test_missing_input(tmp_path):
+    before = set(os.listdir(tmp_path))
+    assert_refused(run_restore(tmp_path / "nope.mp4"), tmp_path, before, "not found")
+
+
+def test_output_equal_to_input(tmp_path, good_clip):
+    local = tmp_path / "film.mp4"
+    local.write_bytes(good_clip.read_bytes())
+    digest = file_digest(local)
+    before = set(os.listdir(tmp_path))
+    assert_refused(run_restore(local, "-o", local, "--overwrite"), tmp_path, before, "input file itself")
+    assert file_digest(local) == digest
+
+
+def test_unwritable_output_folder(tmp_path, good_clip):
+    if os.geteuid() == 0:
+        target = Path("/proc/restore-test.mp4")  # not writable even for root
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        target = locked / "out.mp4"
+    before = set(os.listdir(tmp_path))
+    assert_refused(run_restore(good_clip, "-o", target), tmp_path, before, "not writable")
+    assert not target.exists()
+
+
+def test_missing_output_folder(tmp_path, good_clip):
+    before = set(os.listdir(tmp_path))
+    assert_refused(run_restore(good_clip, "-o", tmp_path / "no" / "out.mp4"), tmp_path, before, "does not exist")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--fps", "0"), "--fps"),
+        (("--fps", "-24"), "--fps"),
+        (("--fps", "1001"), "--fps"),
+        (("--fps", "fast"), "--fps"),
+        (("--scale", "0"), "--scale"),
+        (("--scale", "-2"), "--scale"),
+        (("--scale", "2", "--size", "640x480"), "--size"),
+        (("--size", "big"), "--size"),
+        (("--codec", "mpeg2"), "--codec"),
+        (("--crf", "99"), "--crf"),
+        (("--interp", "magic"), "magic"),
+        (("--no-such-option",), "no-such-option"),
+    ],
+)
+def test_bad_options_are_refused(tmp_path, good_clip, args, needle):
+    out = tmp_path / "out.mp4"
+    before = set(os.listdir(tmp_path))
+    digest = file_digest(good_clip)
+    result = run_restore(good_clip, "-o", out, "--fps", "48", *args) if args[0] == "--interp" else run_restore(
+        good_clip, "-o", out, *args
+    )
+    assert_refused(result, tmp_path, before, needle)
+    assert file_digest(good_clip) == digest
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run_restore(tmp_path / "nope.mp4", "--debug")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_version():
+    result = run_restore("--version")
+    assert result.returncode == 0 and result.stdout.startswith("restore ")
