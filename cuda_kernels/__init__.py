@@ -7,7 +7,9 @@
 CUDA tensors run the CuPy kernels when CuPy is installed (the ``cuda`` extra); everything else runs
 the vectorised PyTorch references (``*_reference``), which are also the test oracles. Set the
 environment variable ``CUDA_KERNELS_BACKEND=reference`` to force the references on CUDA.
-Nothing is compiled or imported from CuPy until a CUDA kernel is first needed.
+Nothing is compiled or imported from CuPy until a CUDA kernel is first needed; a source that does
+not compile on a device falls back to the reference there with a one-time RuntimeWarning.
+See docs/kernels.md for the exact conventions of each op.
 """
 
 from cuda_kernels.adaptive_warp_op import KERNEL_CHANNELS, adaptive_warp, adaptive_warp_reference

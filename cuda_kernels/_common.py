@@ -62,10 +62,14 @@ def compute_dtype(*tensors: torch.Tensor) -> torch.dtype:
     return torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
 
 
-def use_cuda_kernels(tensor: torch.Tensor) -> bool:
-    """True when ``tensor`` is on a CUDA device and the CuPy kernels are usable."""
+def use_cuda_kernels(tensor: torch.Tensor, file_name: str, dtype: torch.dtype) -> bool:
+    """True when ``tensor`` is on a CUDA device and the CuPy kernels of ``file_name`` work there.
+
+    False on CPU, without CuPy, with ``CUDA_KERNELS_BACKEND=reference``, or (with a one-time
+    RuntimeWarning) when the source does not compile on that device.
+    """
     if not tensor.is_cuda or os.environ.get(BACKEND_ENV, "").strip().lower() == "reference":
         return False
-    from cuda_kernels._cupy_launch import cupy_available
+    from cuda_kernels._cupy_launch import cupy_available, kernels_usable
 
-    return cupy_available()
+    return cupy_available() and kernels_usable(file_name, dtype, tensor.device)

@@ -8,12 +8,13 @@ Arguments are passed as raw device pointers (``data_ptr()``, or 0 for "not wante
 from __future__ import annotations
 
 import functools
+import warnings
 from importlib import resources
 
 import numpy as np
 import torch
 
-__all__ = ["SCALAR_TYPES", "cupy_available", "kernel_source", "launch"]
+__all__ = ["SCALAR_TYPES", "cupy_available", "kernel_source", "kernels_usable", "launch"]
 
 #: C type of ``scalar_t`` for each supported compute dtype.
 SCALAR_TYPES = {torch.float32: "float", torch.float64: "double"}
@@ -43,13 +44,48 @@ def kernel_source(file_name: str, scalar_type: str) -> str:
 
 
 @functools.cache
-def _kernel(file_name: str, function_name: str, scalar_type: str, device_index: int) -> object:
+def _module(file_name: str, scalar_type: str, device_index: int) -> object:
+    """The compiled CuPy module of ``file_name`` for ``scalar_type`` on one device (cached)."""
     cupy = _import_cupy()
     if cupy is None:
         raise RuntimeError("CuPy is not installed; install the 'cuda' extra to use the CUDA kernels")
     with cupy.cuda.Device(device_index):
         module = cupy.RawModule(code=kernel_source(file_name, scalar_type), options=("--std=c++14",))
-        return module.get_function(function_name)
+        module.compile()  # compile now, for this device, so that errors surface in kernels_usable
+    return module
+
+
+@functools.cache
+def _kernel(file_name: str, function_name: str, scalar_type: str, device_index: int) -> object:
+    cupy = _import_cupy()
+    with cupy.cuda.Device(device_index):
+        return _module(file_name, scalar_type, device_index).get_function(function_name)
+
+
+_UNUSABLE: set[tuple[str, torch.dtype, int]] = set()
+
+
+def kernels_usable(file_name: str, dtype: torch.dtype, device: torch.device) -> bool:
+    """True when ``file_name`` compiles for ``dtype`` on CUDA ``device`` (compiling it if needed).
+
+    A compile failure (e.g. a CuPy/driver/toolkit mismatch) is reported once as a RuntimeWarning and
+    the caller falls back to the PyTorch reference.
+    """
+    key = (file_name, dtype, device.index)
+    if key in _UNUSABLE:
+        return False
+    try:
+        _module(file_name, SCALAR_TYPES[dtype], device.index)
+    except Exception as error:  # noqa: BLE001 - any CuPy/NVRTC failure means "use the reference"
+        _UNUSABLE.add(key)
+        warnings.warn(
+            f"cuda_kernels: CuPy could not compile {file_name} ({SCALAR_TYPES[dtype]}) for {device}; "
+            f"using the PyTorch reference instead ({type(error).__name__}: {error})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
 
 
 def _argument(value: object) -> object:

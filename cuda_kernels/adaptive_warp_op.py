@@ -242,7 +242,7 @@ def adaptive_warp(image: torch.Tensor, flow: torch.Tensor, kernel: torch.Tensor)
     check_same_device("image", image, flow=flow, kernel=kernel)
     dtype = compute_dtype(image, flow, kernel)
     image_c, flow_c, kernel_c = image.to(dtype), flow.to(dtype), kernel.to(dtype)
-    if use_cuda_kernels(image):
+    if use_cuda_kernels(image, _SOURCE, dtype):
         out = _AdaptiveWarpKernel.apply(image_c, flow_c, kernel_c, cupy_launch)
     else:
         out = adaptive_warp_reference(image_c, flow_c, kernel_c)

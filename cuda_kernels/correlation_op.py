@@ -158,7 +158,7 @@ def correlation(feat1: torch.Tensor, feat2: torch.Tensor, max_displacement: int 
         raise ValueError(f"max_displacement must be an int >= 0, got {max_displacement!r}")
     dtype = compute_dtype(feat1, feat2)
     a, b = feat1.to(dtype), feat2.to(dtype)
-    if use_cuda_kernels(feat1):
+    if use_cuda_kernels(feat1, _SOURCE, dtype):
         out = _CorrelationKernel.apply(a, b, max_displacement, cupy_launch)
     else:
         out = correlation_reference(a, b, max_displacement)

@@ -94,17 +94,16 @@ def depth_flow_projection_reference(
     top = torch.floor(torch.where(valid, qy, zero)).long()
     right = (left + 1).clamp(max=width - 1)
     bottom = (top + 1).clamp(max=height - 1)
-    corners = torch.stack(
-        [top * width + left, top * width + right, bottom * width + left, bottom * width + right], 1
-    )
-    corners = corners.view(batch, 1, 4 * plane)
-    weight = torch.where(valid, weight, zero)
+    weight = torch.where(valid, weight, zero).reshape(batch, 1, plane)
     fx, fy = torch.where(valid, fx, zero), torch.where(valid, fy, zero)
-    values = torch.stack([-weight * fx, -weight * fy], dim=1).reshape(batch, 2, 1, plane)
-    values = values.expand(batch, 2, 4, plane).reshape(batch, 2, 4 * plane)
-    weights = weight.reshape(batch, 1, 1, plane).expand(batch, 1, 4, plane).reshape(batch, 1, 4 * plane)
-    numer = flow.new_zeros((batch, 2, plane)).scatter_add(2, corners.expand(batch, 2, 4 * plane), values)
-    count = flow.new_zeros((batch, 1, plane)).scatter_add(2, corners, weights)
+    values = torch.stack([-fx, -fy], dim=1).reshape(batch, 2, plane) * weight
+    numer = flow.new_zeros((batch, 2, plane))
+    count = flow.new_zeros((batch, 1, plane))
+    # one scatter per corner (repeated corners on the border add twice, as in the original op)
+    for row, col in ((top, left), (top, right), (bottom, left), (bottom, right)):
+        corner = (row * width + col).reshape(batch, 1, plane)
+        numer.scatter_add_(2, corner.expand(batch, 2, plane), values)
+        count.scatter_add_(2, corner, weight)
     numer = numer.view(batch, 2, height, width)
     count = count.view(batch, 1, height, width)
     covered = count > 0
@@ -248,7 +247,7 @@ def depth_flow_projection(
             raise ValueError(f"{name} must be a bool, got {flag!r}")
     dtype = compute_dtype(flow, inverse_depth)
     flow_c, depth_c = flow.to(dtype), inverse_depth.to(dtype)
-    if use_cuda_kernels(flow):
+    if use_cuda_kernels(flow, _SOURCE, dtype):
         out = _DepthFlowProjectionKernel.apply(flow_c, depth_c, fill_holes, exact_grad, cupy_launch)
     else:
         out = depth_flow_projection_reference(flow_c, depth_c, fill_holes, exact_grad)

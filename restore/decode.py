@@ -78,11 +78,12 @@ class FrameReader:
         self.dtype = np.dtype(np.uint16) if high_bit_depth else np.dtype(np.uint8)
         self.frame_bytes = width * height * 3 * self.dtype.itemsize
         pix_fmt = "rgb48le" if high_bit_depth else "rgb24"
-        conversion = "scale=flags=accurate_rnd+full_chroma_int"
+        options = []
         if color_matrix is not None:
-            conversion += f":in_color_matrix={color_matrix}"
+            options.append(f"in_color_matrix={color_matrix}")
         if full_range is not None:
-            conversion += f":in_range={'pc' if full_range else 'tv'}"
+            options.append(f"in_range={'pc' if full_range else 'tv'}")
+        conversion = f"scale={':'.join(options)}" if options else "null"
         self._command = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
             "-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",

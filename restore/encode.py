@@ -180,7 +180,7 @@ class FrameWriter:
             filters.append(f"fillborders=right={pad_w - width}:bottom={pad_h - height}:mode=smear")
         out_pix = spec.high_pix_fmt if high_bit_depth else spec.pix_fmt
         if not spec.rgb:
-            filters.append(f"scale=out_color_matrix={color.matrix}:out_range=tv:flags=accurate_rnd")
+            filters.append(f"scale=out_color_matrix={color.matrix}:out_range=tv")
         filters.append(f"format={out_pix}")
         filters.append(f"setsar={sample_aspect[0]}/{sample_aspect[1]}")
 

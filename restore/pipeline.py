@@ -138,7 +138,7 @@ def prepare_job(
         if on_scan is not None:
             on_scan(count, 0)
 
-    timeline = scan_video(config.input, progress=scan_progress)
+    timeline = scan_video(config.input, progress=scan_progress, media=media)
     if media.container_duration and timeline.end_time < 0.8 * media.container_duration - 0.5:
         raise RestoreError(
             f"{config.input} looks truncated or corrupt: frames decode only up to "
@@ -162,6 +162,8 @@ def prepare_job(
         repeats=shots.repeats,
         max_cadence_repeats=config.max_cadence_repeats,
     )
+    if config.interp == "repeat":
+        plan = plan.nearest_copies()  # the repeat engine is pure frame selection: no pixels touched
     interpolator = upscaler = None
     try:
         if plan.interpolated_count > 0:

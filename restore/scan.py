@@ -1,8 +1,9 @@
 """The analysis pass: exact timestamps of every frame and cheap pair differences.
 
 One FFmpeg decode of the video stream, scaled down to a thumbnail, with the
-``showinfo`` filter reporting each frame's ``pts`` (exact, in the stream's time
-base) and its decoded size after rotation. Only the previous thumbnail is kept, so
+``showinfo`` filter (after the scaler, so its checksums cost nothing) reporting each
+frame's ``pts``, exact in the stream's time base. The decoded size comes from the
+probe, with rotation metadata applied the way FFmpeg's decoder applies it. Only the previous thumbnail is kept, so
 memory does not grow with the film's length beyond a few numbers per frame.
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from restore.errors import RestoreError
 from restore.ffmpeg import ffmpeg_exe
+from restore.probe import MediaInfo, probe
 
 __all__ = ["SourceTimeline", "scan_video", "snap_to_frame_grid", "THUMBNAIL_SIZE"]
 
@@ -27,9 +29,7 @@ THUMBNAIL_SIZE = (96, 54)  # (width, height) of the analysis thumbnails
 _HIST_BINS = 16
 
 _CONFIG_RE = re.compile(r"config in time_base: (\d+)/(\d+), frame_rate: (\d+)/(\d+)")
-_FRAME_RE = re.compile(
-    r"\bn:\s*(\d+) pts:\s*(-?\d+) pts_time:\S+\s+duration:\s*(-?\d+).*?\bfmt:(\S+).*?\bs:(\d+)x(\d+)"
-)
+_FRAME_RE = re.compile(r"\bn:\s*(\d+) pts:\s*(-?\d+) pts_time:\S+\s+duration:\s*(-?\d+)")
 
 
 @dataclass(frozen=True)
@@ -90,18 +90,20 @@ def _histogram(thumbnail: np.ndarray) -> np.ndarray:
 def scan_video(
     path: str | Path,
     progress: Callable[[int], None] | None = None,
+    media: MediaInfo | None = None,
 ) -> SourceTimeline:
     """Decode ``path`` once at thumbnail size and return its :class:`SourceTimeline`."""
+    media = media or probe(path)
     width, height = THUMBNAIL_SIZE
     frame_bytes = width * height * 3
     command = [
         ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info",
         "-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-vf", f"showinfo,scale={width}:{height}:flags=area",
+        "-vf", f"scale={width}:{height}:flags=area,showinfo",
         "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    frame_lines: list[tuple[int, int, str, int, int]] = []
+    frame_lines: list[tuple[int, int]] = []
     config: list[tuple[int, int, int, int]] = []
     errors: list[str] = []
 
@@ -111,8 +113,8 @@ def scan_video(
             line = raw.decode("utf-8", "replace")
             if "Parsed_showinfo" in line:
                 if match := _FRAME_RE.search(line):
-                    _, pts, duration, fmt, w, h = match.groups()
-                    frame_lines.append((int(pts), int(duration), fmt, int(w), int(h)))
+                    _, pts, duration = match.groups()
+                    frame_lines.append((int(pts), int(duration)))
                 elif match := _CONFIG_RE.search(line):
                     config.append(tuple(int(g) for g in match.groups()))  # type: ignore[arg-type]
             elif "rror" in line or "nvalid" in line or "partial" in line:
@@ -167,7 +169,9 @@ def scan_video(
             last_duration = 1 / 25
     if frame_rate is not None and abs(last_duration - float(1 / frame_rate)) <= 0.0015:
         last_duration = float(1 / frame_rate)
-    _, _, pix_fmt, frame_width, frame_height = frame_lines[0]
+    frame_width, frame_height = media.coded_width, media.coded_height
+    if round(abs(media.rotation)) % 180 == 90:
+        frame_width, frame_height = frame_height, frame_width
     return SourceTimeline(
         timestamps=timestamps,
         end_time=float(timestamps[-1] + last_duration),
@@ -175,6 +179,6 @@ def scan_video(
         pair_histogram_distance=np.asarray(histogram_distances[: count - 1], dtype=np.float64),
         width=frame_width,
         height=frame_height,
-        pix_fmt=pix_fmt,
+        pix_fmt=media.pix_fmt,
         frame_rate=frame_rate,
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -114,6 +114,17 @@ class FramePlan:
     @property
     def interpolated_count(self) -> int:
         return int((self.targets >= 0).sum())
+
+    def nearest_copies(self) -> FramePlan:
+        """The same timeline with every interpolated frame replaced by the nearer source frame."""
+        pairs = self.targets >= 0
+        nearer = np.where(pairs & (self.phases >= 0.5), self.targets, self.sources)
+        return replace(
+            self,
+            sources=nearer,
+            targets=np.full_like(self.targets, -1),
+            phases=np.zeros_like(self.phases),
+        )
 
 
 def _cadence_runs(

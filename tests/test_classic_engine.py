@@ -16,12 +16,16 @@ MOTION = (6, 10)  # (dy, dx) in pixels from t = 0 to t = 1 (even: the t = 0.5 fr
 
 
 def _texture(seed: int, height: int, width: int) -> np.ndarray:
-    """(3,h,w) smooth random colour texture in [0.1, 0.9] (band-limited so flow is estimable)."""
+    """(3,h,w) random colour texture in [0.1, 0.9] with detail at every scale, like natural images."""
     rng = np.random.default_rng(seed)
-    coarse = torch.from_numpy(rng.random((1, 3, height // 4 + 2, width // 4 + 2)).astype(np.float32))
-    fine = torch.nn.functional.interpolate(coarse, scale_factor=4, mode="bicubic", align_corners=False)
-    fine = fine[0, :, :height, :width].clamp(0, 1)
-    return (0.1 + 0.8 * fine).numpy()
+    total = torch.zeros(1, 3, height, width)
+    for cell, amplitude in ((16, 1.0), (8, 0.6), (4, 0.35)):
+        coarse = torch.from_numpy(
+            rng.random((1, 3, height // cell + 2, width // cell + 2)).astype(np.float32)
+        )
+        fine = torch.nn.functional.interpolate(coarse, scale_factor=cell, mode="bicubic", align_corners=False)
+        total += amplitude * (fine[:, :, :height, :width] - 0.5)
+    return (0.5 + 0.4 * total[0] / 1.95 * 2).clamp(0.1, 0.9).numpy()
 
 
 def _scene(t: float, motion: tuple[int, int] = MOTION) -> torch.Tensor:
@@ -56,8 +60,8 @@ def test_translating_square_is_reconstructed(engine):
     assert out.shape == (1, 3, HEIGHT, WIDTH) and out.dtype == torch.float32
     blend = 0.5 * (frame0 + frame1)
     psnr_out, psnr_blend = _psnr(out[0], truth), _psnr(blend, truth)
-    assert psnr_out > 32.0, psnr_out
-    assert psnr_out > psnr_blend + 10.0, (psnr_out, psnr_blend)
+    assert psnr_out > 33.0, psnr_out
+    assert psnr_out > psnr_blend + 4.0, (psnr_out, psnr_blend)
 
 
 def test_foreground_stays_intact_where_it_occludes(engine):
@@ -78,9 +82,9 @@ def test_other_phases_follow_the_motion(engine):
     out = engine.interpolate(frame0, frame1, [0.25, 0.5, 0.75])
     assert out.shape == (3, 3, HEIGHT, WIDTH)
     # t = 0.5 exact; t = 0.25 / 0.75 rendered with rounding of the square's position to whole pixels
-    assert _psnr(out[1], _scene(0.5)) > 32.0
+    assert _psnr(out[1], _scene(0.5)) > 33.0
     for index, t in ((0, 0.25), (2, 0.75)):
-        assert _psnr(out[index], _scene(t)) > _psnr(torch.lerp(frame0, frame1, t), _scene(t)) + 5.0
+        assert _psnr(out[index], _scene(t)) > _psnr(torch.lerp(frame0, frame1, t), _scene(t)) + 3.0
 
 
 def test_phase_endpoints_and_identical_frames_are_exact(engine):
@@ -143,4 +147,4 @@ def test_cuda_matches_cpu():
     gpu = gpu_engine.interpolate(frame0.cuda(), frame1.cuda(), [0.5])[0]
     assert gpu.device.type == "cuda"
     assert _psnr(gpu.cpu(), cpu) > 40.0
-    assert _psnr(gpu.cpu(), truth) > 32.0
+    assert _psnr(gpu.cpu(), truth) > 33.0

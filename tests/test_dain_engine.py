@@ -131,6 +131,8 @@ def test_bad_arguments_are_value_errors_naming_the_argument(engine, network, fra
         DainInterpolator.from_network(network, tile=100)
     with pytest.raises(ValueError, match="tile_overlap"):
         DainInterpolator.from_network(network, tile=128, tile_overlap=64)
+    assert DainInterpolator.from_network(network, tile=128).tile_overlap == 32
+    assert DainInterpolator.from_network(network, tile=1024).tile_overlap == 64
     with pytest.raises(ValueError, match="half"):
         DainInterpolator.from_network(network, device="cpu", half=True)
 

@@ -129,6 +129,10 @@ def test_partial_gradients_only_compute_what_is_needed():
         depth_flow_projection_reference(flow.detach(), inverse_depth).sum(), (inverse_depth,)
     )
     torch.testing.assert_close(grad_depth, expected)
+    feat1, feat2 = torch.randn(1, 2, 5, 6), torch.randn(1, 2, 5, 6).requires_grad_()
+    (grad_feat2,) = torch.autograd.grad(_CorrelationKernel.apply(feat1, feat2, 2, launcher).sum(), (feat2,))
+    (expected,) = torch.autograd.grad(correlation_reference(feat1, feat2, 2).sum(), (feat2,))
+    torch.testing.assert_close(grad_feat2, expected)
 
 
 def test_larger_frame_splat_runs():

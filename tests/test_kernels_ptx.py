@@ -121,3 +121,45 @@ def test_launch_arguments_are_pointers_and_int32():
     assert _argument(7).dtype == np.int32 and _argument(True) == 1
     with pytest.raises(TypeError):
         _argument(1.5)  # float scalars would not match scalar_t reliably: never passed
+
+
+def test_compile_failure_on_a_device_falls_back_with_one_warning(monkeypatch):
+    """The loader compiles once per (source, dtype, device); a failure warns once and says 'unusable'."""
+    import contextlib
+    import types
+    import warnings
+
+    import torch
+
+    from cuda_kernels import _cupy_launch
+
+    compiled = []
+
+    class FakeRawModule:
+        def __init__(self, code, options):
+            self.prelude = code.splitlines()[0]
+
+        def compile(self):
+            if "double" in self.prelude:
+                raise RuntimeError("nvrtc: simulated failure")
+            compiled.append(self.prelude)
+
+    fake_cupy = types.SimpleNamespace(
+        RawModule=FakeRawModule, cuda=types.SimpleNamespace(Device=lambda index: contextlib.nullcontext())
+    )
+    monkeypatch.setattr(_cupy_launch, "_import_cupy", lambda: fake_cupy)
+    _cupy_launch._module.cache_clear()
+    _cupy_launch._UNUSABLE.clear()
+    device = torch.device("cuda", 0)  # only its index is used: no GPU needed
+    try:
+        assert _cupy_launch.kernels_usable("correlation.cu", torch.float32, device)
+        assert _cupy_launch.kernels_usable("correlation.cu", torch.float32, device)
+        assert compiled == ["typedef float scalar_t;"]  # compiled once
+        with pytest.warns(RuntimeWarning, match="simulated failure"):
+            assert not _cupy_launch.kernels_usable("correlation.cu", torch.float64, device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no second warning
+            assert not _cupy_launch.kernels_usable("correlation.cu", torch.float64, device)
+    finally:
+        _cupy_launch._module.cache_clear()
+        _cupy_launch._UNUSABLE.clear()

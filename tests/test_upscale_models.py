@@ -223,10 +223,10 @@ def test_tiles_of_a_pixel_unshuffle_model_stay_on_its_grid(tmp_path):
     path = save_checkpoint(
         realesrgan_rrdb_state_dict(2, num_feat=16, num_blocks=1), tmp_path / "x2.pth", "plain"
     )
-    frames = torch.rand(2, 3, 45, 53, generator=torch.Generator().manual_seed(5))
+    frames = torch.rand(1, 3, 45, 53, generator=torch.Generator().manual_seed(5))
     whole = ModelUpscaler(path, tile=0).run_native(frames)
     tiled = ModelUpscaler(path, tile=14, overlap=45).run_native(frames)
-    assert tiled.shape == whole.shape == (2, 3, 90, 106)
+    assert tiled.shape == whole.shape == (1, 3, 90, 106)
     assert whole.std() > 0.1  # a non-trivial output
     assert (tiled - whole).abs().max() < 1e-4
 
@@ -277,3 +277,40 @@ def test_automatic_tile_follows_free_gpu_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (gib // 2, 8 * gib))
     smaller = upscaler._auto_tile(2160, 3840, 1)
     assert 0 < smaller < small < 3840 and small % 8 == 0
+
+
+def test_rgba_model_gets_opaque_alpha_and_returns_rgb(tmp_path):
+    path = save_checkpoint(
+        compact_state_dict(8, 2, 2, in_ch=4, out_ch=4), tmp_path / "rgba.safetensors", "safetensors"
+    )
+    upscaler = ModelUpscaler(path)
+    assert (upscaler.descriptor.input_channels, upscaler.descriptor.output_channels) == (4, 4)
+    seen = []
+    real_run = upscaler._run_model
+    upscaler._run_model = lambda inputs: seen.append(inputs) or real_run(inputs)
+    result = upscaler.upscale(torch.rand(1, 3, 10, 12), (20, 24))
+    assert result.shape == (1, 3, 20, 24)
+    assert seen[0].shape[1] == 4 and torch.equal(seen[0][:, 3], torch.ones_like(seen[0][:, 3]))
+
+
+TILING_CASES = [
+    ("INTERNAL", 32, False),
+    ("DISCOURAGED", None, False),
+    ("DISCOURAGED", 32, True),
+    ("SUPPORTED", 32, True),
+]
+
+
+@pytest.mark.parametrize(("tiling", "tile", "expect_tiles"), TILING_CASES)
+def test_descriptor_tiling_policy(tmp_path, tiling, tile, expect_tiles):
+    import spandrel
+
+    path = save_checkpoint(compact_state_dict(8, 2, 2), tmp_path / "c.pth", "plain")
+    upscaler = ModelUpscaler(path, tile=tile)
+    upscaler.descriptor.tiling = getattr(spandrel.ModelTiling, tiling)
+    upscaler.tiling_allowed = ModelUpscaler._tiling_allowed(upscaler.descriptor.tiling, upscaler.tile)
+    sides = []
+    real_run = upscaler._run_model
+    upscaler._run_model = lambda inputs: sides.append(max(inputs.shape[-2:])) or real_run(inputs)
+    upscaler.run_native(torch.rand(1, 3, 100, 120))
+    assert (len(sides) > 1) == expect_tiles

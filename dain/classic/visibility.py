@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from dain.classic.ops import warp_planes
 
@@ -25,11 +26,14 @@ class VisibilitySettings:
     consistency_px: forward–backward mismatch (pixels) that divides the inverse depth by e.
     depth_photometric: mean absolute RGB error (intensity in [0,1]) that divides the inverse depth by e.
     blend_photometric: the same scale for the blending visibility, which only uses colour.
+    error_window: side of the box filter applied to the photometric error (film grain makes the raw
+        per-pixel error noisy; a noisy visibility would make the blend weights, and so the grain, flicker).
     """
 
     consistency_px: float = 4.0
     depth_photometric: float = 0.1
     blend_photometric: float = 0.2
+    error_window: int = 3
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,14 @@ def _direction(
     round_trip = flow_forward[0] + warped[3:]
     mismatch = torch.hypot(round_trip[0:1], round_trip[1:2])
     photometric = (source - warped[:3]).abs().mean(dim=0, keepdim=True)
+    if settings.error_window > 1:
+        photometric = F.avg_pool2d(
+            photometric.unsqueeze(0),
+            settings.error_window,
+            stride=1,
+            padding=settings.error_window // 2,
+            count_include_pad=False,
+        )[0]
     score = mismatch / settings.consistency_px + photometric / settings.depth_photometric
     inverse_depth = torch.exp(-score.clamp(max=30.0)) + 1e-6
     visibility = torch.exp(-(photometric / settings.blend_photometric).clamp(max=30.0))

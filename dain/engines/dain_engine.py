@@ -23,6 +23,7 @@ from dain.weights import resolve_dain_weights
 __all__ = ["DainInterpolator", "tile_starts"]
 
 MIN_TILE = 128
+DEFAULT_OVERLAP = 64  # pixels; capped at a quarter of the tile
 # Tile sizes tried, largest first, when an untiled CUDA run runs out of memory.
 _OOM_FALLBACK_TILES = (1024, 512, 256)
 
@@ -63,7 +64,7 @@ class DainInterpolator:
     tile: tile edge in pixels (≥ 128) for frames larger than that; ``None`` = whole frames (on CUDA
         an out-of-memory error then retries with tiles of 1024, 512, 256).
     half: fp16 autocast for the sub-networks; ``None`` = on for CUDA, off elsewhere. CUDA only.
-    tile_overlap: overlap between neighbouring tiles in pixels.
+    tile_overlap: overlap between neighbouring tiles in pixels; ``None`` = min(64, tile // 4).
     """
 
     name = "dain"
@@ -74,7 +75,7 @@ class DainInterpolator:
         weights: str | Path | None = None,
         tile: int | None = None,
         half: bool | None = None,
-        tile_overlap: int = 64,
+        tile_overlap: int | None = None,
     ) -> None:
         path = resolve_dain_weights(weights)
         network = DAIN()
@@ -89,7 +90,7 @@ class DainInterpolator:
         device: torch.device | str = "cpu",
         tile: int | None = None,
         half: bool | None = None,
-        tile_overlap: int = 64,
+        tile_overlap: int | None = None,
     ) -> DainInterpolator:
         """An engine around an already-built network (e.g. random weights for tests and benchmarks)."""
         engine = cls.__new__(cls)
@@ -98,10 +99,17 @@ class DainInterpolator:
         return engine
 
     def _setup(
-        self, network: DAIN, device: torch.device, tile: int | None, half: bool | None, tile_overlap: int
+        self,
+        network: DAIN,
+        device: torch.device,
+        tile: int | None,
+        half: bool | None,
+        tile_overlap: int | None,
     ) -> None:
         if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < MIN_TILE):
             raise ValueError(f"tile: must be an integer of at least {MIN_TILE} pixels, got {tile!r}")
+        if tile_overlap is None:
+            tile_overlap = DEFAULT_OVERLAP if tile is None else min(DEFAULT_OVERLAP, tile // 4)
         if not isinstance(tile_overlap, int) or tile_overlap < 0:
             raise ValueError(f"tile_overlap: must be a non-negative integer, got {tile_overlap!r}")
         if tile is not None and 2 * tile_overlap >= tile:

@@ -105,21 +105,21 @@ def _kernel_matches(height_map: dict[str, torch.Tensor]) -> list[tuple[torch.Ten
 
 def _push_towards(
     frames: torch.Tensor,
-    neighbours: dict[str, torch.Tensor],
-    chosen: list[tuple[torch.Tensor, tuple[str, ...]]],
+    winner: torch.Tensor,
+    sides: list[tuple[str, ...]],
     strength: float,
 ) -> torch.Tensor:
-    """Blend each pixel towards the mean of the light side of its chosen kernel (if any).
+    """Blend each pixel towards the mean of the light side of its winning kernel.
 
-    chosen: disjoint (mask (N,1,H,W), light side) pairs; pixels in no mask stay unchanged.
+    frames: (N, 3, H, W). winner: (N, 1, H, W) int8, index into ``sides`` or -1 (pixel unchanged).
     """
+    neighbours = _neighbours(frames)
     light_sum = torch.zeros_like(frames)
-    for mask, light in chosen:
+    for index, light in enumerate(sides):
         side_sum = neighbours[light[0]] + neighbours[light[1]] + neighbours[light[2]]
-        light_sum = torch.where(mask, side_sum, light_sum)
-    any_chosen = torch.stack([mask for mask, _ in chosen]).any(dim=0)
+        light_sum = torch.where(winner == index, side_sum, light_sum)
     pushed = frames * (1.0 - strength) + light_sum * (strength / 3.0)
-    return torch.where(any_chosen, pushed, frames)
+    return torch.where(winner >= 0, pushed, frames)
 
 
 def thin_lines(frames: torch.Tensor, strength: float) -> torch.Tensor:
@@ -129,23 +129,18 @@ def thin_lines(frames: torch.Tensor, strength: float) -> torch.Tensor:
     matching kernels the one whose result is lightest wins (the first one on ties), as in the original.
     """
     lum = _neighbours(luminance(frames))
-    best_light = None
-    best_mask: list[torch.Tensor] = []
+    winner = torch.full_like(lum["cc"], -1, dtype=torch.int8)
+    best_light = torch.full_like(lum["cc"], -1.0)
     sides = []
-    for match, light in _kernel_matches(lum):
+    for index, (match, light) in enumerate(_kernel_matches(lum)):
         # Every matching kernel's light side is lighter than the centre, so the lightest result is
-        # the one with the lightest light side.
+        # the one with the lightest light side; unmatched kernels score -1 and never win.
         light_lum = torch.where(match, lum[light[0]] + lum[light[1]] + lum[light[2]], -1.0)
-        if best_light is None:
-            better = match
-            best_light = light_lum
-        else:
-            better = light_lum > best_light
-            best_light = torch.maximum(best_light, light_lum)
-        best_mask = [mask & ~better for mask in best_mask]
-        best_mask.append(better)
+        better = light_lum > best_light
+        winner = torch.where(better, index, winner)
+        best_light = torch.maximum(best_light, light_lum)
         sides.append(light)
-    return _push_towards(frames, _neighbours(frames), list(zip(best_mask, sides, strict=True)), strength)
+    return _push_towards(frames, winner, sides, strength)
 
 
 def push_gradient(frames: torch.Tensor, strength: float) -> torch.Tensor:
@@ -158,13 +153,11 @@ def push_gradient(frames: torch.Tensor, strength: float) -> torch.Tensor:
     grad_x = (lum["tr"] + 2.0 * lum["r"] + lum["br"]) - (lum["tl"] + 2.0 * lum["l"] + lum["bl"])
     grad_y = (lum["bl"] + 2.0 * lum["b"] + lum["br"]) - (lum["tl"] + 2.0 * lum["t"] + lum["tr"])
     height_map = _neighbours(1.0 - torch.sqrt(grad_x * grad_x + grad_y * grad_y).clamp(0.0, 1.0))
-    chosen = []
-    done = None
-    for match, light in _kernel_matches(height_map):
-        first = match if done is None else match & ~done
-        done = match if done is None else done | match
-        chosen.append((first, light))
-    return _push_towards(frames, _neighbours(frames), chosen, strength)
+    matches = _kernel_matches(height_map)
+    winner = torch.full_like(height_map["cc"], -1, dtype=torch.int8)
+    for index in reversed(range(len(matches))):  # the earliest matching kernel is written last
+        winner = torch.where(matches[index][0], index, winner)
+    return _push_towards(frames, winner, [light for _, light in matches], strength)
 
 
 def anime4k_refine(frames: torch.Tensor, scale: float, passes: int = 1) -> torch.Tensor:

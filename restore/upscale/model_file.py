@@ -138,8 +138,6 @@ class ModelUpscaler:
         overlap: int = DEFAULT_OVERLAP,
         **options: object,
     ) -> None:
-        import spandrel
-
         if tile is not None and int(tile) < 0:
             raise ValueError(f"tile must be >= 0 (0 disables tiling), got {tile}")
         if overlap < 0:
@@ -152,9 +150,15 @@ class ModelUpscaler:
         self.descriptor.to(self.device).to(self.dtype)
         self.tile = None if tile is None else int(tile)
         self.overlap = int(overlap)
-        tiling = self.descriptor.tiling
-        self.tiling_allowed = tiling == spandrel.ModelTiling.SUPPORTED or (
-            tiling == spandrel.ModelTiling.DISCOURAGED and bool(self.tile)
+        self.tiling_allowed = self._tiling_allowed(self.descriptor.tiling, self.tile)
+
+    @staticmethod
+    def _tiling_allowed(tiling: object, tile: int | None) -> bool:
+        """Tiling policy: supported → allowed; discouraged → only with an explicit tile; internal → never."""
+        import spandrel
+
+        return tiling == spandrel.ModelTiling.SUPPORTED or (
+            tiling == spandrel.ModelTiling.DISCOURAGED and bool(tile)
         )
 
     @property

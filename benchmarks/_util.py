@@ -1,0 +1,69 @@
+"""Helpers shared by the benchmark scripts: clips, timing, process-tree memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_VIDEO = REPO.parent / "shared" / "data" / "video"
+sys.path.insert(0, str(REPO))
+
+from restore.ffmpeg import ffmpeg_exe  # noqa: E402
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def looped_clip(source: Path, seconds: float, out: Path, scale: str | None = None) -> Path:
+    """``source`` looped to ``seconds`` (re-encoded x264 crf 18, audio kept), optionally rescaled."""
+    if out.exists():
+        return out
+    args = ["-stream_loop", "-1", "-i", str(source), "-t", f"{seconds}"]
+    if scale:
+        args += ["-vf", f"scale={scale}:flags=lanczos"]
+    args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", str(out)]
+    ffmpeg(*args)
+    return out
+
+
+def _tree_rss_kib(pid: int) -> int:
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack += [int(c) for c in children.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def run_measured(command: list[str]) -> tuple[float, int]:
+    """Run ``command``; return (wall seconds, peak RSS of its whole process tree in KiB)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = [0]
+
+    def sample() -> None:
+        while process.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_kib(process.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    sampler.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{command} failed: {stderr.decode()[-500:]}")
+    return time.perf_counter() - started, peak[0]
