@@ -27,7 +27,19 @@ def looped_clip(source: Path, seconds: float, out: Path, scale: str | None = Non
     args = ["-stream_loop", "-1", "-i", str(source), "-t", f"{seconds}"]
     if scale:
         args += ["-vf", f"scale={scale}:flags=lanczos"]
-    args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", str(out)]
+    args += [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(out),
+    ]
     ffmpeg(*args)
     return out
 

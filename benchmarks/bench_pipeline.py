@@ -28,9 +28,9 @@ def restore_command(*args: str) -> list[str]:
 
 def bench_overhead(work: Path) -> list[str]:
     clip = looped_clip(SHARED_VIDEO / "bigbuckbunny.mp4", 10.0, work / "bbb_1080p_10s.mp4", scale="1920:1080")
-    plain = [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(clip), "-map", "0:v:0", "-map", "0:a?",
-             "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "copy",
-             str(work / "plain.mp4")]  # fmt: skip
+    plain = [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(clip),
+             "-map", "0:v:0", "-map", "0:a?", "-c:v", "libx264", "-preset", "medium", "-crf", "18",
+             "-pix_fmt", "yuv420p", "-c:a", "copy", str(work / "plain.mp4")]  # fmt: skip
     ours = restore_command(str(clip), "-o", str(work / "ours.mp4"), "--interp", "repeat")
     rows = []
     times_plain, times_ours = [], []
@@ -51,7 +51,9 @@ def bench_memory(work: Path) -> list[str]:
     results = {}
     for name, clip in (("10 s", short), ("60 s", long)):
         seconds, peak = run_measured(
-            restore_command(str(clip), "-o", str(work / f"mem_{name[:2]}.mp4"), "--fps", "60", "--interp", "blend")
+            restore_command(
+                str(clip), "-o", str(work / f"mem_{name[:2]}.mp4"), "--fps", "60", "--interp", "blend"
+            )
         )
         results[name] = (seconds, peak)
     ratio = results["60 s"][1] / results["10 s"][1]
@@ -114,12 +116,16 @@ def _count_frames_decord(path: Path) -> int:
 def bench_decoders(work: Path) -> list[str]:
     clips = {
         "720p": looped_clip(SHARED_VIDEO / "bigbuckbunny.mp4", 10.0, work / "bbb_720p_10s.mp4"),
-        "1080p": looped_clip(SHARED_VIDEO / "bigbuckbunny.mp4", 10.0, work / "bbb_1080p_10s.mp4", "1920:1080"),
+        "1080p": looped_clip(
+            SHARED_VIDEO / "bigbuckbunny.mp4", 10.0, work / "bbb_1080p_10s.mp4", "1920:1080"
+        ),
     }
     sizes = {"720p": (1280, 720), "1080p": (1920, 1080)}
     readers = {
         "ours (FFmpeg pipe, scan + decode)": _count_frames_ours,
-        "ours, decode pass only": lambda p: _count_frames_ours_decode_only(p, *sizes["1080p" if "1080" in p.name else "720p"]),
+        "ours, decode pass only": lambda p: _count_frames_ours_decode_only(
+            p, *sizes["1080p" if "1080" in p.name else "720p"]
+        ),
         "OpenCV VideoCapture": _count_frames_opencv,
         "imageio-ffmpeg read_frames": _count_frames_imageio,
         "decord VideoReader": _count_frames_decord,

@@ -85,9 +85,17 @@ def run_command(
     scale: Annotated[float | None, typer.Option(help="Upscale factor [default: 1].")] = None,
     size: Annotated[str | None, typer.Option(help="Exact output size WxH, e.g. 3840x2160.")] = None,
     fit: Annotated[str, typer.Option(help="With --size: pad (letterbox) or crop.")] = "pad",
-    interp: Annotated[str, typer.Option(help="Interpolation engine (classic, dain, blend, repeat).")] = "classic",
-    sr: Annotated[str, typer.Option(help="Upscaler: lanczos, anime4k, a model file, or a chain a,b,c.")] = "lanczos",
+    interp: Annotated[
+        str, typer.Option(help="Interpolation engine (classic, dain, blend, repeat).")
+    ] = "classic",
+    sr: Annotated[
+        str, typer.Option(help="Upscaler: lanczos, anime4k, a model file, or a chain a,b,c.")
+    ] = "lanczos",
     tile: Annotated[int | None, typer.Option(help="Upscaler tile size in pixels (0 = no tiling).")] = None,
+    half: Annotated[
+        bool | None,
+        typer.Option("--half/--no-half", help="fp16/bf16 for models on CUDA [default: when supported]."),
+    ] = None,
     colorize: Annotated[bool, typer.Option("--colorize", help="Colourise black-and-white film.")] = False,
     codec: Annotated[str, typer.Option(help="h264, h265, prores or ffv1.")] = "h264",
     crf: Annotated[int | None, typer.Option(help="Quality for h264/h265 (lower is better).")] = None,
@@ -100,7 +108,9 @@ def run_command(
     ] = True,
     repeat_detection: Annotated[
         bool,
-        typer.Option("--repeat-detection/--no-repeat-detection", help="Find repeated frames (telecine, twos)."),
+        typer.Option(
+            "--repeat-detection/--no-repeat-detection", help="Find repeated frames (telecine, twos)."
+        ),
     ] = True,
     cut_threshold: Annotated[
         float, typer.Option(help="Cut sensitivity: a cut's difference over the local median.")
@@ -124,12 +134,12 @@ def run_command(
         raise RestoreError("--scale and --size cannot be used together")
     if scale is not None and not 0 < scale <= 16:
         raise RestoreError(f"--scale must be above 0 and at most 16, got {scale:g}")
-    interp_options: dict[str, object] = {}
-    if dain_weights is not None:
-        interp_options["weights"] = dain_weights
+    interp_options = _engine_options(interp, dain_weights)
     sr_options: dict[str, object] = {}
     if tile is not None:
         sr_options["tile"] = tile
+    if half is not None:
+        sr_options["half"] = half
     config = RestoreConfig(
         input=input,
         output=output if output is not None else default_output_path(input, codec),
@@ -144,7 +154,9 @@ def run_command(
         crf=crf,
         device=device,
         overwrite=overwrite,
-        shots=ShotSettings(detect_cuts=cut_detection, detect_duplicates=repeat_detection, cut_ratio=cut_threshold),
+        shots=ShotSettings(
+            detect_cuts=cut_detection, detect_duplicates=repeat_detection, cut_ratio=cut_threshold
+        ),
         interp_options=interp_options,
         sr_options=sr_options,
     )
@@ -169,11 +181,22 @@ def run_command(
         _stderr.print(f"wrote {report.output} ({report.frames} frames in {report.seconds:.1f} s)")
 
 
+def _engine_options(interp: str, dain_weights: Path | None) -> dict[str, object]:
+    """Options for the interpolation engine: the DAIN checkpoint goes to the ``dain`` engine only."""
+    if dain_weights is None:
+        return {}
+    if interp != "dain":
+        raise RestoreError("--dain-weights is only used with --interp dain")
+    return {"weights": dain_weights}
+
+
 def _parse_times(text: str) -> list[float]:
     try:
         times = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise RestoreError(f"--times must be numbers between 0 and 1 separated by commas, got {text!r}") from None
+        raise RestoreError(
+            f"--times must be numbers between 0 and 1 separated by commas, got {text!r}"
+        ) from None
     if not times or any(not 0 < t < 1 for t in times):
         raise RestoreError(f"--times must be numbers strictly between 0 and 1, got {text!r}")
     return times
@@ -183,7 +206,9 @@ def _parse_times(text: str) -> list[float]:
 def pair_command(
     first: Annotated[Path, typer.Argument(help="Image at phase 0.", show_default=False)],
     second: Annotated[Path, typer.Argument(help="Image at phase 1.", show_default=False)],
-    output: Annotated[Path, typer.Option("-o", "--output", help="A file for one phase, a folder for several.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="A file for one phase, a folder for several.")
+    ],
     times: Annotated[str, typer.Option(help="Phases, e.g. 0.25,0.5,0.75.")] = "0.5",
     interp: Annotated[str, typer.Option(help="Interpolation engine.")] = "classic",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
@@ -214,9 +239,8 @@ def pair_command(
         output.mkdir(parents=True, exist_ok=True)
         targets = [output / f"phase_{t:.4f}.png" for t in phases]
     torch_device = resolve_device(device)
-    options: dict[str, object] = {"weights": dain_weights} if dain_weights is not None else {}
     try:
-        engine = create_interpolator(interp, device=torch_device, **options)
+        engine = create_interpolator(interp, device=torch_device, **_engine_options(interp, dain_weights))
     except ValueError as error:
         raise RestoreError(str(error)) from None
     with torch.inference_mode():
@@ -230,7 +254,9 @@ def pair_command(
 
 @app.command("models", help="List upscaling model files, or describe one.")
 def models_command(
-    model: Annotated[Path | None, typer.Argument(help="A model file to describe.", show_default=False)] = None,
+    model: Annotated[
+        Path | None, typer.Argument(help="A model file to describe.", show_default=False)
+    ] = None,
 ) -> None:
     try:
         from restore.upscale.models_cli import models_command as describe_models
@@ -276,8 +302,11 @@ def main(argv: list[str] | None = None) -> None:
         if _is_usage_error(error):
             print(f"restore: error: {_one_line(error.format_message())}", file=sys.stderr)  # type: ignore[attr-defined]
             sys.exit(2)
-        print(f"restore: internal error: {_one_line(f'{type(error).__name__}: {error}')} "
-              "(run again with --debug for details)", file=sys.stderr)
+        print(
+            f"restore: internal error: {_one_line(f'{type(error).__name__}: {error}')} "
+            "(run again with --debug for details)",
+            file=sys.stderr,
+        )
         sys.exit(1)
     if isinstance(result, int) and result != 0:
         sys.exit(result)

@@ -38,7 +38,9 @@ def input_color_matrix(color_space: str | None, height: int) -> str:
 
 def is_rgb_format(pix_fmt: str) -> bool:
     """True for RGB, grey and palette formats, which need no YUV matrix."""
-    return pix_fmt.startswith(("gbr", "rgb", "bgr", "argb", "abgr", "gray", "ya", "pal", "0rgb", "0bgr", "x2"))
+    return pix_fmt.startswith(
+        ("gbr", "rgb", "bgr", "argb", "abgr", "gray", "ya", "pal", "0rgb", "0bgr", "x2")
+    )
 
 
 def open_reader(path: str | Path, media: MediaInfo, timeline: SourceTimeline) -> FrameReader:

@@ -90,7 +90,9 @@ def check_container(codec: str, output: Path) -> None:
     suffix = output.suffix.lower()
     if suffix not in CODECS[codec].extensions:
         allowed = ", ".join(CODECS[codec].extensions)
-        raise RestoreError(f"--codec {codec} cannot be written to a {suffix or 'extension-less'} file; use {allowed}")
+        raise RestoreError(
+            f"--codec {codec} cannot be written to a {suffix or 'extension-less'} file; use {allowed}"
+        )
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,9 @@ def temporary_path_for(output: Path) -> Path:
     return output.with_name(f".{output.stem}.partial-{os.getpid()}{output.suffix}")
 
 
-def _stream_arguments(container: str, audio: Sequence[StreamInfo], subtitles: Sequence[StreamInfo]) -> list[str]:
+def _stream_arguments(
+    container: str, audio: Sequence[StreamInfo], subtitles: Sequence[StreamInfo]
+) -> list[str]:
     args: list[str] = []
     for n, stream in enumerate(audio):
         args += ["-map", f"1:{stream.index}"]
@@ -241,9 +245,8 @@ class FrameWriter:
     def write(self, frame: np.ndarray) -> None:
         """Queue one (H, W, 3) frame of the writer's dtype."""
         if frame.shape != (self.height, self.width, 3) or frame.dtype != self.dtype:
-            raise ValueError(
-                f"frame: expected ({self.height}, {self.width}, 3) {self.dtype}, got {frame.shape} {frame.dtype}"
-            )
+            expected = f"({self.height}, {self.width}, 3) {self.dtype}"
+            raise ValueError(f"frame: expected {expected}, got {frame.shape} {frame.dtype}")
         if self._write_error is not None:
             raise RestoreError(f"the encoder stopped: {self._encoder_message()}")
         self._queue.put(frame)

@@ -45,5 +45,7 @@ def place_on_canvas(frame: np.ndarray, canvas: tuple[int, int], offset: tuple[in
     dst_x0, dst_y0 = max(0, x), max(0, y)
     width = min(frame.shape[1] - src_x0, canvas_w - dst_x0)
     height = min(frame.shape[0] - src_y0, canvas_h - dst_y0)
-    out[dst_y0 : dst_y0 + height, dst_x0 : dst_x0 + width] = frame[src_y0 : src_y0 + height, src_x0 : src_x0 + width]
+    out[dst_y0 : dst_y0 + height, dst_x0 : dst_x0 + width] = frame[
+        src_y0 : src_y0 + height, src_x0 : src_x0 + width
+    ]
     return out

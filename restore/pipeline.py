@@ -29,7 +29,15 @@ from restore.shots import ShotAnalysis, analyse_shots
 from restore.timing import FramePlan, plan_frames
 from restore.upscale import Upscaler, create_upscaler
 
-__all__ = ["JobReport", "PreparedJob", "check_job", "prepare_job", "run_job", "resolve_device", "check_output_path"]
+__all__ = [
+    "JobReport",
+    "PreparedJob",
+    "check_job",
+    "prepare_job",
+    "run_job",
+    "resolve_device",
+    "check_output_path",
+]
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -168,7 +176,8 @@ def prepare_job(
     try:
         if plan.interpolated_count > 0:
             interpolator = create_interpolator(config.interp, device=device, **config.interp_options)
-        if geometry.inner != (timeline.width, timeline.height):
+        # any engine but plain Lanczos also runs at the source size (a 1x cleanup model, say)
+        if geometry.inner != (timeline.width, timeline.height) or config.sr != "lanczos":
             upscaler = create_upscaler(config.sr, device=device, **config.sr_options)
     except ValueError as error:
         raise RestoreError(str(error)) from None
@@ -290,7 +299,9 @@ def _finish_frames(
     if not isinstance(pictures, torch.Tensor):
         frame = pictures[0]
         if upscaler is not None:
-            frame = tensor_to_array(upscaler.upscale(array_to_tensor(frame, device).unsqueeze(0), size)[0], out_dtype)
+            frame = tensor_to_array(
+                upscaler.upscale(array_to_tensor(frame, device).unsqueeze(0), size)[0], out_dtype
+            )
         for _ in pictures:
             yield frame
         return

@@ -3,8 +3,9 @@
 One FFmpeg decode of the video stream, scaled down to a thumbnail, with the
 ``showinfo`` filter (after the scaler, so its checksums cost nothing) reporting each
 frame's ``pts``, exact in the stream's time base. The decoded size comes from the
-probe, with rotation metadata applied the way FFmpeg's decoder applies it. Only the previous thumbnail is kept, so
-memory does not grow with the film's length beyond a few numbers per frame.
+probe, with rotation metadata applied the way FFmpeg's decoder applies it. Only the
+previous thumbnail is kept, so memory does not grow with the film's length beyond a few
+numbers per frame.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ class SourceTimeline:
         return float(self.end_time - self.timestamps[0]) if self.frame_count else 0.0
 
 
-def snap_to_frame_grid(timestamps: np.ndarray, rate: Fraction | None, tolerance: float = 0.0015) -> np.ndarray:
+def snap_to_frame_grid(
+    timestamps: np.ndarray, rate: Fraction | None, tolerance: float = 0.0015
+) -> np.ndarray:
     """Put timestamps that sit within ``tolerance`` s of the nominal frame grid exactly on it.
 
     Containers round time (Matroska to 1 ms), so a 24 fps film stored there has frames at

@@ -99,7 +99,9 @@ def analyse_shots(
         moving = np.where(is_repeat, np.nan, difference)
         filled = np.where(np.isnan(moving), np.nanmedian(moving) if np.any(~is_repeat) else 0.0, moving)
         local_motion = _neighbour_median(filled, settings.window)
-        adjacent = np.maximum(_adjacent_motion(difference, is_repeat, -1), _adjacent_motion(difference, is_repeat, 1))
+        adjacent = np.maximum(
+            _adjacent_motion(difference, is_repeat, -1), _adjacent_motion(difference, is_repeat, 1)
+        )
         is_cut = (
             (difference >= settings.cut_ratio * local_motion)
             & (difference >= settings.cut_min_difference)

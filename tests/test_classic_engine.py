@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dain.engines.base import create_interpolator
-from dain.engines.classic import ClassicInterpolator
+from dain.engines.classic import ClassicInterpolator, ClassicSettings
 
 HEIGHT, WIDTH = 96, 128
 SQUARE = 28
@@ -137,6 +137,25 @@ def test_large_frames_are_analysed_on_a_smaller_grid():
     assert height * width <= engine.settings.max_analysis_pixels
     assert abs(width / height - 1280 / 720) < 0.02
     assert engine.analysis_size(HEIGHT, WIDTH) == (HEIGHT, WIDTH)
+
+
+def test_gpu_code_path_matches_opencv_path_on_cpu():
+    """backend="torch" is the CUDA code path (adaptive_warp with a bicubic kernel, torch resizing)."""
+    frame0, frame1, truth = _scene(0.0), _scene(1.0), _scene(0.5)
+    opencv = ClassicInterpolator(settings=ClassicSettings(backend="opencv")).interpolate(
+        frame0, frame1, [0.5]
+    )
+    torch_path = ClassicInterpolator(settings=ClassicSettings(backend="torch")).interpolate(
+        frame0, frame1, [0.5]
+    )
+    assert _psnr(torch_path[0], opencv[0]) > 40.0
+    assert _psnr(torch_path[0], truth) > 33.0
+
+
+def test_unknown_backend_raises_value_error():
+    engine = ClassicInterpolator(settings=ClassicSettings(backend="magic"))
+    with pytest.raises(ValueError, match="backend"):
+        engine.interpolate(_scene(0.0), _scene(1.0), [0.5])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -101,7 +101,9 @@ def test_unwritable_output_folder(tmp_path, good_clip):
 
 def test_missing_output_folder(tmp_path, good_clip):
     before = set(os.listdir(tmp_path))
-    assert_refused(run_restore(good_clip, "-o", tmp_path / "no" / "out.mp4"), tmp_path, before, "does not exist")
+    assert_refused(
+        run_restore(good_clip, "-o", tmp_path / "no" / "out.mp4"), tmp_path, before, "does not exist"
+    )
 
 
 @pytest.mark.parametrize(
@@ -125,8 +127,10 @@ def test_bad_options_are_refused(tmp_path, good_clip, args, needle):
     out = tmp_path / "out.mp4"
     before = set(os.listdir(tmp_path))
     digest = file_digest(good_clip)
-    result = run_restore(good_clip, "-o", out, "--fps", "48", *args) if args[0] == "--interp" else run_restore(
-        good_clip, "-o", out, *args
+    result = (
+        run_restore(good_clip, "-o", out, "--fps", "48", *args)
+        if args[0] == "--interp"
+        else run_restore(good_clip, "-o", out, *args)
     )
     assert_refused(result, tmp_path, before, needle)
     assert file_digest(good_clip) == digest

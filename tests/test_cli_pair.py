@@ -45,7 +45,10 @@ def test_sixteen_bit_images_stay_sixteen_bit(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), a)
     cv2.imwrite(str(tmp_path / "b.png"), b)
     out = tmp_path / "mid.png"
-    assert run_restore("pair", tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--interp", "blend").returncode == 0
+    assert (
+        run_restore("pair", tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--interp", "blend").returncode
+        == 0
+    )
     mid = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert mid.dtype == np.uint16 and abs(int(mid.mean()) - 30000) <= 1
 
@@ -58,8 +61,14 @@ def test_pair_errors(tmp_path):
         (("pair", tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "o.png"), "differ in size"),
         (("pair", tmp_path / "a.png", tmp_path / "nope.png", "-o", tmp_path / "o.png"), "not found"),
         (("pair", tmp_path / "a.png", tmp_path / "bad.png", "-o", tmp_path / "o.png"), "cannot read"),
-        (("pair", tmp_path / "a.png", tmp_path / "a.png", "-o", tmp_path / "o.png", "--times", "1.5"), "--times"),
-        (("pair", tmp_path / "a.png", tmp_path / "a.png", "-o", tmp_path / "o.png", "--times", "x"), "--times"),
+        (
+            ("pair", tmp_path / "a.png", tmp_path / "a.png", "-o", tmp_path / "o.png", "--times", "1.5"),
+            "--times",
+        ),
+        (
+            ("pair", tmp_path / "a.png", tmp_path / "a.png", "-o", tmp_path / "o.png", "--times", "x"),
+            "--times",
+        ),
     ]
     for args, needle in cases:
         result = run_restore(*args)

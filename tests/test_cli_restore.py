@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,8 +119,14 @@ def test_rotated_source_comes_out_upright(clip_factory, tmp_path):
 
 def test_odd_size_source(clip_factory, tmp_path):
     clip = clip_factory(
-        "odd.mkv", rate="24", seconds=0.5, size="162x98", video_filter="format=yuv444p,crop=161:97:0:0:exact=1", audio=False,
-        pix_fmt="yuv444p", codec=("-c:v", "ffv1"),
+        "odd.mkv",
+        rate="24",
+        seconds=0.5,
+        size="162x98",
+        video_filter="format=yuv444p,crop=161:97:0:0:exact=1",
+        audio=False,
+        pix_fmt="yuv444p",
+        codec=("-c:v", "ffv1"),
     )
     assert (scan_video(clip).width, scan_video(clip).height) == (161, 97)
     out = tmp_path / "out.mkv"
@@ -168,7 +173,6 @@ def test_archival_repeats_are_found_and_never_shown_twice(tmp_path):
     out = tmp_path / "abomb60.mp4"
     job = prepare_job(RestoreConfig(input=clip, output=out, fps=Fraction(60), interp="blend"))
     source = decode_all(clip).astype(np.int16)
-    source_step = np.abs(np.diff(source, axis=0)).mean(axis=(1, 2, 3))
     repeats = np.flatnonzero(job.shots.repeats)
     # the clip repeats every 5th frame: frames 3, 8, 13, ... repeat their predecessors
     assert len(repeats) >= 64

@@ -17,9 +17,14 @@ def test_quickstart_notebook_executes(monkeypatch):
     monkeypatch.setenv("RESTORE_NOTEBOOK_PAIR", str(pair))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(NOTEBOOKS / "01_quickstart.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     outputs = "".join(
-        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
     )
     assert "60 output frames; phases of the first ten: [0.0, 0.4, 0.8, 0.2, 0.6" in outputs
     assert "dB at t = 0.5" in outputs

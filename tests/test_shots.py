@@ -47,7 +47,9 @@ def test_detection_can_be_switched_off():
     difference = _motion(30)
     difference[10] = 80.0
     difference[5] = 0.01
-    analysis = analyse_shots(difference, np.zeros(30), ShotSettings(detect_cuts=False, detect_duplicates=False))
+    analysis = analyse_shots(
+        difference, np.zeros(30), ShotSettings(detect_cuts=False, detect_duplicates=False)
+    )
     assert analysis.cuts == () and not analysis.repeats.any()
 
 

@@ -64,15 +64,24 @@ def project_flow(flow: torch.Tensor, inverse_depth: torch.Tensor) -> torch.Tenso
     return depth_flow_projection(flow, inverse_depth, fill_holes=True, exact_grad=True)
 
 
-def resize_planes(planes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+def _use_opencv(tensor: torch.Tensor, backend: str) -> bool:
+    if backend not in ("auto", "opencv", "torch"):
+        raise ValueError(f"backend must be 'auto', 'opencv' or 'torch', got {backend!r}")
+    if backend == "opencv" and tensor.device.type != "cpu":
+        raise ValueError("backend 'opencv' needs CPU tensors")
+    return backend == "opencv" or (backend == "auto" and tensor.device.type == "cpu")
+
+
+def resize_planes(planes: torch.Tensor, height: int, width: int, backend: str = "auto") -> torch.Tensor:
     """Resize (N,H0,W0) float32 planes to (N,height,width): area average down, bilinear up.
 
     Pixel centres are aligned (``align_corners=False`` convention).
+    backend: "opencv" (CPU only), "torch", or "auto" (OpenCV on CPU, torch elsewhere).
     """
     if tuple(planes.shape[-2:]) == (height, width):
         return planes
     shrinking = height * width < planes.shape[-2] * planes.shape[-1]
-    if planes.device.type == "cpu":
+    if _use_opencv(planes, backend):
         interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
         source = planes.contiguous().numpy()
         return torch.from_numpy(
@@ -125,16 +134,20 @@ def interpolation_kernel(flow: torch.Tensor, cubic: bool) -> torch.Tensor:
     return kernel
 
 
-def warp_planes(planes: torch.Tensor, flow: torch.Tensor, cubic: bool = True) -> torch.Tensor:
+def warp_planes(
+    planes: torch.Tensor, flow: torch.Tensor, cubic: bool = True, backend: str = "auto"
+) -> torch.Tensor:
     """Backward warp: ``out[n](p) = planes[n](p + flow(p))``.
 
     planes: (N,H,W) float32; flow: (1,2,H,W) float32 pixels (x, y), target→source.
     cubic: Keys bicubic (a = -0.75) if True, bilinear otherwise.
-    returns: (N,H,W). On CPU, coordinates outside the image are clamped to the border; on CUDA the
-    adaptive-warp convention applies (a pixel whose source lies outside keeps its own value).
+    backend: "opencv" (CPU only: ``cv2.remap``), "torch" (``cuda_kernels.adaptive_warp``: CUDA kernel
+        on GPU, PyTorch reference on CPU), or "auto" (OpenCV on CPU, adaptive_warp elsewhere).
+    returns: (N,H,W). With OpenCV, coordinates outside the image are clamped to the border; with
+    adaptive_warp, a pixel whose source lies outside keeps its own value (DAIN's convention).
     """
     height, width = planes.shape[-2:]
-    if planes.device.type == "cpu":
+    if _use_opencv(planes, backend):
         grid_x, grid_y = _numpy_grid(height, width)
         flow_np = flow[0].numpy()
         map_xy, map_frac = cv2.convertMaps(grid_x + flow_np[0], grid_y + flow_np[1], cv2.CV_16SC2)

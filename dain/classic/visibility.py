@@ -59,9 +59,10 @@ def _direction(
     flow_forward: torch.Tensor,
     flow_backward: torch.Tensor,
     settings: VisibilitySettings,
+    backend: str,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse depth and visibility (1,1,h,w) of ``source`` (3,h,w) seen from ``target``."""
-    warped = warp_planes(torch.cat((target, flow_backward[0])), flow_forward, cubic=False)
+    warped = warp_planes(torch.cat((target, flow_backward[0])), flow_forward, cubic=False, backend=backend)
     round_trip = flow_forward[0] + warped[3:]
     mismatch = torch.hypot(round_trip[0:1], round_trip[1:2])
     photometric = (source - warped[:3]).abs().mean(dim=0, keepdim=True)
@@ -85,11 +86,13 @@ def analyse_pair(
     flow_0to1: torch.Tensor,
     flow_1to0: torch.Tensor,
     settings: VisibilitySettings,
+    backend: str = "auto",
 ) -> PairAnalysis:
     """Visibility of both frames from their flows.
 
     frame0, frame1: (3,h,w) float32 in [0,1]; flow_0to1, flow_1to0: (1,2,h,w) float32 pixels.
+    backend: sampler backend of :func:`dain.classic.ops.warp_planes`.
     """
-    inverse_depth0, visibility0 = _direction(frame0, frame1, flow_0to1, flow_1to0, settings)
-    inverse_depth1, visibility1 = _direction(frame1, frame0, flow_1to0, flow_0to1, settings)
+    inverse_depth0, visibility0 = _direction(frame0, frame1, flow_0to1, flow_1to0, settings, backend)
+    inverse_depth1, visibility1 = _direction(frame1, frame0, flow_1to0, flow_0to1, settings, backend)
     return PairAnalysis(flow_0to1, flow_1to0, inverse_depth0, inverse_depth1, visibility0, visibility1)

@@ -38,6 +38,8 @@ class ClassicSettings:
     visibility_floor: added to each frame's visibility before weighting (keeps both frames in play).
     fallback_power: exponent of the reliability that mixes in the cross-fade (0 = never).
     cubic: bicubic warping (True) or bilinear.
+    backend: resampling backend, "auto" (OpenCV on CPU, ``cuda_kernels.adaptive_warp`` and torch on
+        other devices), "opencv" or "torch" (the GPU code path, also runnable on CPU).
     """
 
     flow: FlowSettings = field(default_factory=FlowSettings)
@@ -46,6 +48,7 @@ class ClassicSettings:
     visibility_floor: float = 1e-3
     fallback_power: float = 0.3
     cubic: bool = True
+    backend: str = "auto"
 
 
 def _luma_u8(frame: torch.Tensor) -> np.ndarray:
@@ -90,14 +93,16 @@ class ClassicInterpolator:
     def analyse(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PairAnalysis:
         """Per-pair work: flows both ways and visibility on the analysis grid. frames: (3,H,W)."""
         small_h, small_w = self.analysis_size(*frame0.shape[-2:])
-        small0 = resize_planes(frame0.float(), small_h, small_w)
-        small1 = resize_planes(frame1.float(), small_h, small_w)
+        small0 = resize_planes(frame0.float(), small_h, small_w, self.settings.backend)
+        small1 = resize_planes(frame1.float(), small_h, small_w, self.settings.backend)
         flow_0to1, flow_1to0 = estimate_bidirectional_flow(
             _luma_u8(small0), _luma_u8(small1), self.settings.flow
         )
         flow_0to1 = torch.from_numpy(flow_0to1).permute(2, 0, 1).unsqueeze(0).contiguous().to(frame0.device)
         flow_1to0 = torch.from_numpy(flow_1to0).permute(2, 0, 1).unsqueeze(0).contiguous().to(frame0.device)
-        return analyse_pair(small0, small1, flow_0to1, flow_1to0, self.settings.visibility)
+        return analyse_pair(
+            small0, small1, flow_0to1, flow_1to0, self.settings.visibility, self.settings.backend
+        )
 
     def flows_at(self, analysis: PairAnalysis, phase: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Projected flows from the frame at ``phase`` to frame0 and frame1: (1,2,h,w) each, analysis grid."""
@@ -112,21 +117,21 @@ class ClassicInterpolator:
         s = self.settings
         height, width = frame0.shape[-2:]
         flow_t0, flow_t1 = self.flows_at(analysis, phase)
-        visibility0 = warp_planes(analysis.visibility0[0], flow_t0, cubic=False)
-        visibility1 = warp_planes(analysis.visibility1[0], flow_t1, cubic=False)
+        visibility0 = warp_planes(analysis.visibility0[0], flow_t0, cubic=False, backend=s.backend)
+        visibility1 = warp_planes(analysis.visibility1[0], flow_t1, cubic=False, backend=s.backend)
         weight0, reliability = blend_weights(
             visibility0, visibility1, phase, s.visibility_floor, s.fallback_power
         )
         small_h, small_w = flow_t0.shape[-2:]
         if (small_h, small_w) != (height, width):
-            flows = resize_planes(torch.cat((flow_t0[0], flow_t1[0])), height, width)
+            flows = resize_planes(torch.cat((flow_t0[0], flow_t1[0])), height, width, s.backend)
             flows[0::2] *= width / small_w
             flows[1::2] *= height / small_h
             flow_t0, flow_t1 = flows[:2].unsqueeze(0), flows[2:].unsqueeze(0)
-            maps = resize_planes(torch.cat((weight0, reliability)), height, width)
+            maps = resize_planes(torch.cat((weight0, reliability)), height, width, s.backend)
             weight0, reliability = maps[:1], maps[1:]
-        warped0 = warp_planes(frame0.float(), flow_t0, cubic=s.cubic)
-        warped1 = warp_planes(frame1.float(), flow_t1, cubic=s.cubic)
+        warped0 = warp_planes(frame0.float(), flow_t0, cubic=s.cubic, backend=s.backend)
+        warped1 = warp_planes(frame1.float(), flow_t1, cubic=s.cubic, backend=s.backend)
         return compose(warped0, warped1, frame0.float(), frame1.float(), weight0, reliability, phase)
 
     @torch.no_grad()
