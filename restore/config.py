@@ -38,3 +38,4 @@ class RestoreConfig:
     max_cadence_repeats: int = 2
     interp_options: dict[str, object] = field(default_factory=dict)
     sr_options: dict[str, object] = field(default_factory=dict)
+    passthrough: bool = True  # copy-only jobs move native YUV frames without an RGB round trip

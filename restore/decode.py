@@ -23,7 +23,33 @@ from restore.ffmpeg import ffmpeg_exe
 from restore.probe import MediaInfo
 from restore.scan import SourceTimeline
 
-__all__ = ["FrameReader", "input_color_matrix", "is_rgb_format", "open_reader"]
+__all__ = [
+    "FrameReader",
+    "PASSTHROUGH_FORMATS",
+    "input_color_matrix",
+    "is_rgb_format",
+    "open_reader",
+    "raw_frame_bytes",
+]
+
+# Native formats a copy-only job can move from decoder to encoder untouched:
+# name -> (bytes per sample, horizontal chroma subsampling, vertical chroma subsampling)
+PASSTHROUGH_FORMATS: dict[str, tuple[int, int, int]] = {
+    "yuv420p": (1, 2, 2),
+    "yuv422p": (1, 2, 1),
+    "yuv444p": (1, 1, 1),
+    "yuv420p10le": (2, 2, 2),
+    "yuv422p10le": (2, 2, 1),
+    "yuv444p10le": (2, 1, 1),
+}
+
+
+def raw_frame_bytes(pix_fmt: str, width: int, height: int) -> int:
+    """Bytes of one planar frame of a :data:`PASSTHROUGH_FORMATS` format."""
+    sample, sub_x, sub_y = PASSTHROUGH_FORMATS[pix_fmt]
+    chroma = -(-width // sub_x) * -(-height // sub_y)
+    return sample * (width * height + 2 * chroma)
+
 
 _SENTINEL = object()
 
@@ -43,8 +69,16 @@ def is_rgb_format(pix_fmt: str) -> bool:
     )
 
 
-def open_reader(path: str | Path, media: MediaInfo, timeline: SourceTimeline) -> FrameReader:
-    """A reader set up for this source: bit depth, matrix and range from its tags."""
+def open_reader(
+    path: str | Path, media: MediaInfo, timeline: SourceTimeline, native: bool = False
+) -> FrameReader:
+    """A reader set up for this source: bit depth, matrix and range from its tags.
+
+    ``native``: frames come out in the source's own planar format (one flat uint8 array per
+    frame), for jobs that copy frames without touching pixels.
+    """
+    if native:
+        return FrameReader(path, timeline.width, timeline.height, native_pix_fmt=timeline.pix_fmt)
     rgb = is_rgb_format(timeline.pix_fmt)
     return FrameReader(
         path,
@@ -73,19 +107,25 @@ class FrameReader:
         color_matrix: str | None = "bt709",
         full_range: bool | None = False,
         prefetch: int = 4,
+        native_pix_fmt: str | None = None,
     ) -> None:
         self.path = Path(path)
         self.width = width
         self.height = height
         self.dtype = np.dtype(np.uint16) if high_bit_depth else np.dtype(np.uint8)
         self.frame_bytes = width * height * 3 * self.dtype.itemsize
+        self.native = native_pix_fmt is not None
         pix_fmt = "rgb48le" if high_bit_depth else "rgb24"
+        if native_pix_fmt is not None:
+            self.dtype = np.dtype(np.uint8)
+            self.frame_bytes = raw_frame_bytes(native_pix_fmt, width, height)
+            pix_fmt = native_pix_fmt
         options = []
         if color_matrix is not None:
             options.append(f"in_color_matrix={color_matrix}")
         if full_range is not None:
             options.append(f"in_range={'pc' if full_range else 'tv'}")
-        conversion = f"scale={':'.join(options)}" if options else "null"
+        conversion = f"scale={':'.join(options)}" if options and not self.native else "null"
         self._command = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
             "-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
@@ -124,7 +164,9 @@ class FrameReader:
                     filled += got
                 if filled < self.frame_bytes:
                     break
-                frame = np.frombuffer(buffer, dtype=self.dtype).reshape(self.height, self.width, 3)
+                frame = np.frombuffer(buffer, dtype=self.dtype)
+                if not self.native:
+                    frame = frame.reshape(self.height, self.width, 3)
                 while not self._stop.is_set():
                     try:
                         self._queue.put(frame, timeout=0.1)

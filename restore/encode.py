@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from restore.decode import raw_frame_bytes
 from restore.errors import RestoreError
 from restore.ffmpeg import ffmpeg_exe
 from restore.probe import StreamInfo
@@ -165,12 +166,15 @@ class FrameWriter:
         start_offset: float = 0.0,
         sample_aspect: tuple[int, int] = (1, 1),
         queue_size: int = 4,
+        native_pix_fmt: str | None = None,
     ) -> None:
         self.output = Path(output)
         check_container(codec, self.output)
         spec = CODECS[codec]
         self.width, self.height = width, height
         self.dtype = np.dtype(np.uint16) if high_bit_depth else np.dtype(np.uint8)
+        self.native_pix_fmt = native_pix_fmt
+        self.native_bytes = raw_frame_bytes(native_pix_fmt, width, height) if native_pix_fmt else 0
         self.temporary = temporary_path_for(self.output)
         self.frames_written = 0
         color = color or output_color(None, None, height)
@@ -183,13 +187,14 @@ class FrameWriter:
             filters.append(f"pad={pad_w}:{pad_h}:0:0")
             filters.append(f"fillborders=right={pad_w - width}:bottom={pad_h - height}:mode=smear")
         out_pix = spec.high_pix_fmt if high_bit_depth else spec.pix_fmt
-        if not spec.rgb:
+        if not spec.rgb and native_pix_fmt is None:
             filters.append(f"scale=out_color_matrix={color.matrix}:out_range=tv")
         filters.append(f"format={out_pix}")
         filters.append(f"setsar={sample_aspect[0]}/{sample_aspect[1]}")
 
         command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-        command += ["-f", "rawvideo", "-pix_fmt", "rgb48le" if high_bit_depth else "rgb24"]
+        in_pix = native_pix_fmt or ("rgb48le" if high_bit_depth else "rgb24")
+        command += ["-f", "rawvideo", "-pix_fmt", in_pix]
         command += ["-s", f"{width}x{height}", "-framerate", f"{fps.numerator}/{fps.denominator}"]
         if abs(start_offset) > 1e-9:
             command += ["-itsoffset", f"{start_offset:.6f}"]
@@ -243,8 +248,11 @@ class FrameWriter:
                 self._write_error = error
 
     def write(self, frame: np.ndarray) -> None:
-        """Queue one (H, W, 3) frame of the writer's dtype."""
-        if frame.shape != (self.height, self.width, 3) or frame.dtype != self.dtype:
+        """Queue one (H, W, 3) frame of the writer's dtype (a flat uint8 frame for native input)."""
+        if self.native_pix_fmt is not None:
+            if frame.shape != (self.native_bytes,) or frame.dtype != np.uint8:
+                raise ValueError(f"frame: expected {self.native_bytes} bytes of {self.native_pix_fmt}")
+        elif frame.shape != (self.height, self.width, 3) or frame.dtype != self.dtype:
             expected = f"({self.height}, {self.width}, 3) {self.dtype}"
             raise ValueError(f"frame: expected {expected}, got {frame.shape} {frame.dtype}")
         if self._write_error is not None:

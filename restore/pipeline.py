@@ -12,22 +12,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from dain.engines import Interpolator, available_interpolators, create_interpolator
+from dain.engines import available_interpolators, create_interpolator
 from restore.config import RestoreConfig
-from restore.decode import open_reader
-from restore.encode import FrameWriter, check_container, output_color
+from restore.decode import PASSTHROUGH_FORMATS, open_reader
+from restore.encode import CODECS, FrameWriter, check_container, output_color
 from restore.errors import RestoreError
-from restore.frames import array_to_tensor, place_on_canvas, tensor_to_array
 from restore.geometry import OutputGeometry, plan_geometry
 from restore.probe import MediaInfo, probe
 from restore.scan import SourceTimeline, scan_video
 from restore.shots import ShotAnalysis, analyse_shots
 from restore.timing import FramePlan, plan_frames
-from restore.upscale import Upscaler, create_upscaler
+from restore.upscale import create_upscaler
+
+if TYPE_CHECKING:  # torch loads only when a job touches pixels
+    import torch
+
+    from dain.engines import Interpolator
+    from restore.upscale import Upscaler
 
 __all__ = [
     "JobReport",
@@ -67,19 +72,36 @@ class PreparedJob:
     shots: ShotAnalysis
     plan: FramePlan
     geometry: OutputGeometry
-    device: torch.device
+    device: torch.device | None
     interpolator: Interpolator | None
     upscaler: Upscaler | None
+
+    @property
+    def copies_only(self) -> bool:
+        """True when no pixel is changed: frames go from decoder to encoder untouched."""
+        return (
+            self.interpolator is None
+            and self.upscaler is None
+            and self.geometry.canvas == (self.timeline.width, self.timeline.height)
+            and self.geometry.offset == (0, 0)
+        )
+
+
+def check_device_name(name: str) -> None:
+    """Refuse a ``--device`` value that is not auto, cpu, cuda or cuda:N."""
+    if name not in ("auto", "cpu") and not name.startswith("cuda"):
+        raise RestoreError(f"--device must be auto, cpu or cuda, got {name!r}")
 
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    import torch
+
+    check_device_name(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise RestoreError("--device cuda: no CUDA GPU is available here (use --device cpu or auto)")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise RestoreError(f"--device must be auto, cpu or cuda, got {name!r}")
     return torch.device(name)
 
 
@@ -102,7 +124,7 @@ def check_output_path(input_path: Path, output: Path, overwrite: bool) -> None:
         raise RestoreError(f"output folder is not writable: {folder}") from None
 
 
-def check_job(config: RestoreConfig) -> tuple[MediaInfo, torch.device]:
+def check_job(config: RestoreConfig) -> MediaInfo:
     """Validate the options and probe the input: every fast check, before any decoding."""
     if config.fps is not None and not 0 < config.fps <= 1000:
         raise RestoreError(f"--fps must be above 0 and at most 1000, got {float(config.fps):g}")
@@ -118,7 +140,7 @@ def check_job(config: RestoreConfig) -> tuple[MediaInfo, torch.device]:
         raise RestoreError(
             f"unknown interpolator {config.interp!r}; choose one of: {', '.join(available_interpolators())}"
         )
-    device = resolve_device(config.device)
+    check_device_name(config.device)
     media = probe(config.input)
     check_output_path(config.input, config.output, config.overwrite)
     try:
@@ -131,16 +153,16 @@ def check_job(config: RestoreConfig) -> tuple[MediaInfo, torch.device]:
         )
     except ValueError as error:
         raise RestoreError(str(error)) from None
-    return media, device
+    return media
 
 
 def prepare_job(
     config: RestoreConfig,
     on_scan: ProgressCallback | None = None,
-    checked: tuple[MediaInfo, torch.device] | None = None,
+    checked: MediaInfo | None = None,
 ) -> PreparedJob:
     """Validate options, probe and scan the input and plan the output (nothing is written)."""
-    media, device = checked if checked is not None else check_job(config)
+    media = checked if checked is not None else check_job(config)
 
     def scan_progress(count: int) -> None:
         if on_scan is not None:
@@ -172,12 +194,15 @@ def prepare_job(
     )
     if config.interp == "repeat":
         plan = plan.nearest_copies()  # the repeat engine is pure frame selection: no pixels touched
-    interpolator = upscaler = None
+    interpolator = upscaler = device = None
+    needs_upscaler = geometry.inner != (timeline.width, timeline.height) or config.sr != "lanczos"
+    if plan.interpolated_count > 0 or needs_upscaler:
+        device = resolve_device(config.device)
     try:
         if plan.interpolated_count > 0:
             interpolator = create_interpolator(config.interp, device=device, **config.interp_options)
         # any engine but plain Lanczos also runs at the source size (a 1x cleanup model, say)
-        if geometry.inner != (timeline.width, timeline.height) or config.sr != "lanczos":
+        if needs_upscaler:
             upscaler = create_upscaler(config.sr, device=device, **config.sr_options)
     except ValueError as error:
         raise RestoreError(str(error)) from None
@@ -224,17 +249,34 @@ def _pair_groups(plan: FramePlan) -> Iterator[tuple[int, int, list[int]]]:
         start = stop
 
 
+def _native_passthrough(job: PreparedJob) -> str | None:
+    """The source's pixel format when a copy-only job can skip RGB altogether, else None."""
+    pix_fmt = job.timeline.pix_fmt
+    if (
+        job.config.passthrough
+        and job.copies_only
+        and pix_fmt in PASSTHROUGH_FORMATS
+        and job.media.color_range != "pc"
+        and not CODECS[job.config.codec].rgb
+    ):
+        return pix_fmt
+    return None
+
+
 def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> JobReport:
-    """Decode, process and encode ``job``; the output appears only when complete."""
+    """Decode, process and encode ``job``; the output appears only when complete.
+
+    Copy-only jobs (frame-rate change by duplication or decimation, codec change) move the
+    source's own YUV planes from decoder to encoder; all others work in RGB.
+    """
     config, media, timeline, plan, geometry = job.config, job.media, job.timeline, job.plan, job.geometry
-    device, interpolator, upscaler = job.device, job.interpolator, job.upscaler
     started = time.perf_counter()
     high_bit_depth = media.bit_depth > 8
-    out_dtype = np.dtype(np.uint16) if high_bit_depth else np.dtype(np.uint8)
     canvas_w, canvas_h = geometry.canvas
     color = output_color(media.color_space, media.color_primaries, canvas_h)
+    native = _native_passthrough(job)
 
-    reader = open_reader(config.input, media, timeline)
+    reader = open_reader(config.input, media, timeline, native=native is not None)
     writer = FrameWriter(
         config.output,
         canvas_w,
@@ -249,10 +291,54 @@ def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> Jo
         subtitles=media.subtitles,
         start_offset=plan.start_time,
         sample_aspect=geometry.sample_aspect,
+        native_pix_fmt=native,
     )
-    done = 0
-    with reader, writer, torch.inference_mode():
+    with reader, writer:
         window = _SourceWindow(iter(reader))
+        if job.copies_only:
+            done = _copy_frames(plan, window, writer, on_progress)
+        else:
+            done = _process_frames(job, window, writer, on_progress)
+    return JobReport(
+        output=config.output,
+        frames=done,
+        interpolated=plan.interpolated_count,
+        fps=plan.fps,
+        duration=len(plan) / float(plan.fps),
+        seconds=time.perf_counter() - started,
+        cuts=job.shots.cuts,
+        repeats=int(job.shots.repeats.sum()),
+        size=geometry.canvas,
+    )
+
+
+def _copy_frames(
+    plan: FramePlan, window: _SourceWindow, writer: FrameWriter, on_progress: ProgressCallback | None
+) -> int:
+    """Write the planned source frames as they are."""
+    for k in range(len(plan)):
+        source = int(plan.sources[k])
+        writer.write(window.get(source, keep_from=source))
+        if on_progress is not None:
+            on_progress(k + 1, len(plan))
+    return len(plan)
+
+
+def _process_frames(
+    job: PreparedJob, window: _SourceWindow, writer: FrameWriter, on_progress: ProgressCallback | None
+) -> int:
+    """Interpolate, upscale and place every planned frame, pair by pair."""
+    import torch
+
+    from restore.frames import array_to_tensor, place_on_canvas
+
+    plan, geometry, device = job.plan, job.geometry, job.device
+    interpolator, upscaler = job.interpolator, job.upscaler
+    out_dtype = np.dtype(np.uint16) if job.media.bit_depth > 8 else np.dtype(np.uint8)
+    if device is None:
+        device = resolve_device(job.config.device)
+    done = 0
+    with torch.inference_mode():
         for source, target, indices in _pair_groups(plan):
             first = window.get(source, keep_from=source)
             if target < 0:
@@ -270,17 +356,7 @@ def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> Jo
                 done += 1
                 if on_progress is not None:
                     on_progress(done, len(plan))
-    return JobReport(
-        output=config.output,
-        frames=done,
-        interpolated=plan.interpolated_count,
-        fps=plan.fps,
-        duration=len(plan) / float(plan.fps),
-        seconds=time.perf_counter() - started,
-        cuts=job.shots.cuts,
-        repeats=int(job.shots.repeats.sum()),
-        size=geometry.canvas,
-    )
+    return done
 
 
 def _finish_frames(
@@ -295,6 +371,10 @@ def _finish_frames(
     ``pictures`` is either an interpolated (N, 3, H, W) tensor or N copies of one source frame,
     which is then resized once.
     """
+    import torch
+
+    from restore.frames import array_to_tensor, tensor_to_array
+
     size = (geometry.inner[1], geometry.inner[0])
     if not isinstance(pictures, torch.Tensor):
         frame = pictures[0]

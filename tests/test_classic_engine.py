@@ -110,6 +110,19 @@ def test_flash_falls_back_towards_the_crossfade(engine):
     assert float((out - 0.5 * (frame0 + frame1)).abs().mean()) < 0.02
 
 
+def test_film_grain_on_a_static_shot_is_not_moved_around(engine):
+    """Independent grain in each frame of a still shot: no spurious motion, the grain averages out."""
+    clean = _scene(0.0)
+    rng = np.random.default_rng(7)
+    grain = [torch.from_numpy(rng.normal(0.0, 0.04, (1, HEIGHT, WIDTH)).astype(np.float32)) for _ in range(2)]
+    frame0, frame1 = (clean + grain[0]).clamp(0, 1), (clean + grain[1]).clamp(0, 1)
+    analysis = engine.analyse(frame0, frame1)
+    assert float(analysis.flow_0to1.abs().mean()) < 0.4
+    out = engine.interpolate(frame0, frame1, [0.5])[0]
+    blend_error = float((0.5 * (frame0 + frame1) - clean).abs().mean())
+    assert float((out - clean).abs().mean()) < 1.15 * blend_error
+
+
 def test_output_range_and_device(engine):
     frame0, frame1 = _scene(0.0), _scene(1.0)
     out = engine.interpolate(frame0, frame1, [0.5])
@@ -129,6 +142,15 @@ def test_output_range_and_device(engine):
 def test_bad_input_raises_value_error(engine, frame0, frame1, phases, message):
     with pytest.raises(ValueError, match=message):
         engine.interpolate(frame0, frame1, phases)
+
+
+@pytest.mark.parametrize(("height", "width"), [(1, 1), (4, 7), (9, 40)])
+def test_tiny_frames_work(engine, height, width):
+    generator = torch.Generator().manual_seed(height * 100 + width)
+    frame0 = torch.rand(3, height, width, generator=generator)
+    frame1 = torch.rand(3, height, width, generator=generator)
+    out = engine.interpolate(frame0, frame1, [0.5])
+    assert out.shape == (1, 3, height, width) and bool(torch.isfinite(out).all())
 
 
 def test_large_frames_are_analysed_on_a_smaller_grid():

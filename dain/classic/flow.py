@@ -7,7 +7,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["FlowSettings", "estimate_bidirectional_flow"]
+__all__ = ["FlowSettings", "estimate_bidirectional_flow", "MIN_SIDE"]
+
+#: Images are padded (replicating the border) to at least this size for DIS.
+MIN_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,12 @@ def estimate_bidirectional_flow(
     if settings.prefilter_sigma > 0:
         luma0 = cv2.GaussianBlur(luma0, (0, 0), settings.prefilter_sigma)
         luma1 = cv2.GaussianBlur(luma1, (0, 0), settings.prefilter_sigma)
+    height, width = luma0.shape
+    pad_bottom, pad_right = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
+    if pad_bottom or pad_right:  # DIS refuses images smaller than its patches: replicate the border
+        luma0 = cv2.copyMakeBorder(luma0, 0, pad_bottom, 0, pad_right, cv2.BORDER_REPLICATE)
+        luma1 = cv2.copyMakeBorder(luma1, 0, pad_bottom, 0, pad_right, cv2.BORDER_REPLICATE)
     dis = _make_dis(settings)
-    flow_0to1 = dis.calc(luma0, luma1, None)
-    flow_1to0 = dis.calc(luma1, luma0, None)
-    return flow_0to1, flow_1to0
+    flow_0to1 = dis.calc(luma0, luma1, None)[:height, :width]
+    flow_1to0 = dis.calc(luma1, luma0, None)[:height, :width]
+    return np.ascontiguousarray(flow_0to1), np.ascontiguousarray(flow_1to0)

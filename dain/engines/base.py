@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import torch
+if TYPE_CHECKING:  # torch loads on first use, so copy-only jobs and --help stay fast
+    import torch
 
 __all__ = ["Interpolator", "ENGINE_FACTORIES", "available_interpolators", "create_interpolator"]
 
@@ -53,4 +54,6 @@ def create_interpolator(name: str, device: torch.device | str = "cpu", **options
         )
     module_name, _, attr = ENGINE_FACTORIES[name].partition(":")
     factory: Callable[..., Interpolator] = getattr(importlib.import_module(module_name), attr)
+    import torch
+
     return factory(device=torch.device(device), **options)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import torch
+if TYPE_CHECKING:  # torch loads on first use, so copy-only jobs and --help stay fast
+    import torch
 
 __all__ = ["Upscaler", "UPSCALER_FACTORIES", "available_upscalers", "create_upscaler", "resolve_model_path"]
 
@@ -80,6 +81,8 @@ def create_upscaler(spec: str, device: torch.device | str = "cpu", **options: ob
     elements = [element.strip() for element in spec.split(",")]
     if any(not element for element in elements):
         raise ValueError(f"--sr: empty element in chain {spec!r}")
+    import torch
+
     device = torch.device(device)
     engines = [_create_single(element, device, dict(options)) for element in elements]
     if len(engines) == 1:
