@@ -97,6 +97,20 @@ def run_command(
         typer.Option("--half/--no-half", help="fp16/bf16 for models on CUDA [default: when supported]."),
     ] = None,
     colorize: Annotated[bool, typer.Option("--colorize", help="Colourise black-and-white film.")] = False,
+    color_ref: Annotated[
+        list[Path] | None,
+        typer.Option("--color-ref", help="Colour reference image or folder (repeatable) for --colorize."),
+    ] = None,
+    colorize_weights: Annotated[
+        Path | None, typer.Option("--colorize-weights", help="Checkpoint of a learned colouriser.")
+    ] = None,
+    colorize_engine: Annotated[
+        str, typer.Option("--colorize-engine", help="auto, reference, eccv16, siggraph17 or ddcolor.")
+    ] = "auto",
+    clean: Annotated[
+        str | None,
+        typer.Option(help="Cleanup steps before everything else: deflicker,dust,scratches,denoise or all."),
+    ] = None,
     codec: Annotated[str, typer.Option(help="h264, h265, prores or ffv1.")] = "h264",
     crf: Annotated[int | None, typer.Option(help="Quality for h264/h265 (lower is better).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
@@ -150,6 +164,10 @@ def run_command(
         interp=interp,
         sr=sr,
         colorize=colorize,
+        color_refs=tuple(color_ref or ()),
+        colorize_weights=colorize_weights,
+        colorize_engine=colorize_engine,
+        clean=tuple(step.strip() for step in clean.split(",") if step.strip()) if clean else (),
         codec=codec,
         crf=crf,
         device=device,
@@ -178,6 +196,8 @@ def run_command(
         task = progress.add_task("restoring", total=len(plan))
         report = run_job(job, on_progress=lambda done, _total: progress.update(task, completed=done))
     if not quiet:
+        for line in report.stage_reports:
+            _stderr.print(line)
         _stderr.print(f"wrote {report.output} ({report.frames} frames in {report.seconds:.1f} s)")
 
 

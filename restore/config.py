@@ -30,6 +30,10 @@ class RestoreConfig:
     interp: str = "classic"
     sr: str = "lanczos"
     colorize: bool = False
+    color_refs: tuple[Path, ...] = ()
+    colorize_weights: Path | None = None
+    colorize_engine: str = "auto"
+    clean: tuple[str, ...] = ()
     codec: str = "h264"
     crf: int | None = None
     device: str = "auto"

@@ -25,6 +25,7 @@ from restore.geometry import OutputGeometry, plan_geometry
 from restore.probe import MediaInfo, probe
 from restore.scan import SourceTimeline, scan_video
 from restore.shots import ShotAnalysis, analyse_shots
+from restore.stages import SourceStage, apply_stages, create_source_stages
 from restore.timing import FramePlan, plan_frames
 from restore.upscale import create_upscaler
 
@@ -60,6 +61,7 @@ class JobReport:
     cuts: tuple[int, ...]
     repeats: int
     size: tuple[int, int]
+    stage_reports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,14 @@ class PreparedJob:
     device: torch.device | None
     interpolator: Interpolator | None
     upscaler: Upscaler | None
+    stages: tuple[SourceStage, ...] = ()
 
     @property
     def copies_only(self) -> bool:
         """True when no pixel is changed: frames go from decoder to encoder untouched."""
         return (
-            self.interpolator is None
+            not self.stages
+            and self.interpolator is None
             and self.upscaler is None
             and self.geometry.canvas == (self.timeline.width, self.timeline.height)
             and self.geometry.offset == (0, 0)
@@ -128,11 +132,6 @@ def check_job(config: RestoreConfig) -> MediaInfo:
     """Validate the options and probe the input: every fast check, before any decoding."""
     if config.fps is not None and not 0 < config.fps <= 1000:
         raise RestoreError(f"--fps must be above 0 and at most 1000, got {float(config.fps):g}")
-    if config.colorize:
-        raise RestoreError(
-            "--colorize needs a colourisation engine (reference frames via --color-ref or weights via "
-            "--colorize-weights), which this version does not ship yet"
-        )
     check_container(config.codec, config.output)
     if config.crf is not None and not 0 <= config.crf <= 51:
         raise RestoreError(f"--crf must be between 0 and 51, got {config.crf}")
@@ -195,10 +194,13 @@ def prepare_job(
     if config.interp == "repeat":
         plan = plan.nearest_copies()  # the repeat engine is pure frame selection: no pixels touched
     interpolator = upscaler = device = None
+    stages: list[SourceStage] = []
     needs_upscaler = geometry.inner != (timeline.width, timeline.height) or config.sr != "lanczos"
-    if plan.interpolated_count > 0 or needs_upscaler:
+    if plan.interpolated_count > 0 or needs_upscaler or config.clean or config.colorize:
         device = resolve_device(config.device)
     try:
+        if device is not None:
+            stages = create_source_stages(config, device)
         if plan.interpolated_count > 0:
             interpolator = create_interpolator(config.interp, device=device, **config.interp_options)
         # any engine but plain Lanczos also runs at the source size (a 1x cleanup model, say)
@@ -206,7 +208,9 @@ def prepare_job(
             upscaler = create_upscaler(config.sr, device=device, **config.sr_options)
     except ValueError as error:
         raise RestoreError(str(error)) from None
-    return PreparedJob(config, media, timeline, shots, plan, geometry, device, interpolator, upscaler)
+    return PreparedJob(
+        config, media, timeline, shots, plan, geometry, device, interpolator, upscaler, tuple(stages)
+    )
 
 
 class _SourceWindow:
@@ -294,7 +298,10 @@ def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> Jo
         native_pix_fmt=native,
     )
     with reader, writer:
-        window = _SourceWindow(iter(reader))
+        images: Iterator[np.ndarray] = iter(reader)
+        if job.stages:
+            images = apply_stages(images, {c + 1 for c in job.shots.cuts}, list(job.stages))
+        window = _SourceWindow(images)
         if job.copies_only:
             done = _copy_frames(plan, window, writer, on_progress)
         else:
@@ -309,6 +316,7 @@ def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> Jo
         cuts=job.shots.cuts,
         repeats=int(job.shots.repeats.sum()),
         size=geometry.canvas,
+        stage_reports=tuple(f"{stage.name}: {stage.report()}" for stage in job.stages),
     )
 
 
