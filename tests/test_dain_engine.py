@@ -311,3 +311,17 @@ def test_gpu_matches_cpu_with_random_weights(network, frames):
     half_engine = DainInterpolator.from_network(copy.deepcopy(network), device="cuda", half=True)
     half = half_engine.interpolate(frames[0].cuda(), frames[1].cuda(), [0.5]).cpu()
     assert torch.isfinite(half).all() and (half - cpu).abs().mean() < 2e-2
+
+
+@pytest.mark.parametrize(("height", "width"), [(97, 131), (360, 640)])
+def test_forward_at_the_issue_sizes(engine, network, height, width):
+    """The sizes the acceptance names: padded to multiples of 64 internally, cropped back."""
+    generator = torch.Generator().manual_seed(height)
+    base = torch.rand(1, 3, 12, 16, generator=generator)
+    big = nn.functional.interpolate(base, size=(height + 4, width + 4), mode="bilinear", align_corners=False)[0]
+    frame0, frame1 = big[:, :height, :width].contiguous(), big[:, 4:, 4:].contiguous()
+    with count_calls(network) as counts:
+        out = engine.interpolate(frame0, frame1, PHASES)
+    assert out.shape == (3, 3, height, width)
+    assert torch.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
+    assert dict(counts) == {name: 1 for name in SUBNETWORKS[:-1]} | {"rectifyNet": 3}

@@ -1,0 +1,112 @@
+"""Motion for colour: dense flow between lightness images, backward warping, and match confidence.
+
+Flow is the classic interpolator's OpenCV DIS (:mod:`dain.classic.flow`); this module only adds what
+colour propagation needs on top: warping a chroma map along it and a per-pixel confidence that the
+warped value belongs to the pixel (lightness agrees and the flow is forward-backward consistent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from dain.classic.flow import FlowSettings, estimate_bidirectional_flow
+
+__all__ = ["MatchSettings", "Match", "match", "warp", "blend_with_prediction"]
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """How a warped value is trusted.
+
+    lightness_sigma: lightness residual (L units, 0..100) at which confidence falls to 1/e.
+    consistency_sigma: forward-backward flow mismatch (pixels) at which confidence falls to 1/e.
+    residual_blur: side (pixels) of the box filter that smooths the residual before scoring.
+    flow: DIS parameters.
+    """
+
+    lightness_sigma: float = 3.0
+    consistency_sigma: float = 1.0
+    residual_blur: int = 5
+    flow: FlowSettings = FlowSettings()
+
+
+@dataclass(frozen=True)
+class Match:
+    """Dense correspondence from a target frame into a source frame.
+
+    flow: (H,W,2) float32 pixels, target→source (target pixel (x, y) sits at (x, y) + flow in source).
+    confidence: (H,W) float32 in [0, 1].
+    """
+
+    flow: np.ndarray
+    confidence: np.ndarray
+
+
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return xs, ys
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Backward warp: result[y, x] = image[y + flow_y, x + flow_x] (bilinear, border replicated).
+
+    image: (H,W) or (H,W,C) float32 in the source frame; flow: (H,W,2) float32 target→source pixels.
+    """
+    height, width = flow.shape[:2]
+    xs, ys = _grid(height, width)
+    return cv2.remap(
+        image,
+        xs + flow[..., 0],
+        ys + flow[..., 1],
+        interpolation=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+def match(
+    target_lightness: np.ndarray,
+    source_lightness: np.ndarray,
+    target_luma: np.ndarray,
+    source_luma: np.ndarray,
+    settings: MatchSettings,
+) -> Match:
+    """Correspondence target→source with confidence.
+
+    *_lightness: (H,W) float32 L in [0, 100]; *_luma: the same as (H,W) uint8 for the flow.
+    """
+    flow_t2s, flow_s2t = estimate_bidirectional_flow(target_luma, source_luma, settings.flow)
+    residual = np.abs(target_lightness - warp(source_lightness, flow_t2s))
+    if settings.residual_blur > 1:
+        side = settings.residual_blur
+        residual = cv2.blur(residual, (side, side), borderType=cv2.BORDER_REFLECT)
+    round_trip = flow_t2s + warp(flow_s2t, flow_t2s)
+    mismatch = np.sqrt((round_trip**2).sum(axis=-1))
+    height, width = flow_t2s.shape[:2]
+    xs, ys = _grid(height, width)
+    inside = (
+        (xs + flow_t2s[..., 0] >= -0.5)
+        & (xs + flow_t2s[..., 0] <= width - 0.5)
+        & (ys + flow_t2s[..., 1] >= -0.5)
+        & (ys + flow_t2s[..., 1] <= height - 0.5)
+    )
+    confidence = np.exp(
+        -((residual / settings.lightness_sigma) ** 2) - (mismatch / settings.consistency_sigma) ** 2
+    )
+    confidence = np.where(inside, confidence, 0.0).astype(np.float32)
+    return Match(flow_t2s, confidence)
+
+
+def blend_with_prediction(
+    propagated: np.ndarray, propagated_confidence: np.ndarray, predicted: np.ndarray, prediction_weight: float
+) -> np.ndarray:
+    """Temporal stabilisation of a per-frame predictor: chroma carried along flow, blended with the prediction.
+
+    propagated: (H,W,2) chroma warped from the previous output; propagated_confidence: (H,W) in [0, 1];
+    predicted: (H,W,2) this frame's own prediction; prediction_weight: share of the prediction where the
+    propagation is fully trusted (1 = no stabilisation). Where propagation is untrusted the prediction wins.
+    """
+    keep = (1.0 - prediction_weight) * propagated_confidence[..., None]
+    return (keep * propagated + (1.0 - keep) * predicted).astype(np.float32)
