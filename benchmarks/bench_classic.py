@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark of the ``classic`` engine against the baselines, all measured in the same run.
 
-  .venv/bin/python benchmarks/bench_classic.py [--shared ../shared] [--out benchmarks/results_classic.md]
+  .venv/bin/python benchmarks/bench_classic.py [--shared ../shared] [--out FILE]
+(the report is printed; its tables go into benchmarks/RESULTS.md)
 
 1. Triplet mode (``shared/tools/eval_interp.py``) on the 8 triplets of ``shared/data/interp``:
    blend, OpenCV DIS warp, ffmpeg minterpolate (preset "best") and classic.
@@ -121,7 +122,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results_classic.md")
+    parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
     parser.add_argument("--skip-video", action="store_true", help="triplets only")
     parser.add_argument("--json", type=Path, default=None, help="also keep the raw eval_interp JSON here")
     args = parser.parse_args()
@@ -209,7 +210,8 @@ def main() -> int:
             ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    args.out.write_text("\n".join(report) + "\n")
+    if args.out is not None:
+        args.out.write_text("\n".join(report) + "\n")
     print("\n".join(report))
     return 0
 

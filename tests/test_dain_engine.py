@@ -318,7 +318,9 @@ def test_forward_at_the_issue_sizes(engine, network, height, width):
     """The sizes the acceptance names: padded to multiples of 64 internally, cropped back."""
     generator = torch.Generator().manual_seed(height)
     base = torch.rand(1, 3, 12, 16, generator=generator)
-    big = nn.functional.interpolate(base, size=(height + 4, width + 4), mode="bilinear", align_corners=False)[0]
+    big = nn.functional.interpolate(base, size=(height + 4, width + 4), mode="bilinear", align_corners=False)[
+        0
+    ]
     frame0, frame1 = big[:, :height, :width].contiguous(), big[:, 4:, 4:].contiguous()
     with count_calls(network) as counts:
         out = engine.interpolate(frame0, frame1, PHASES)
