@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        print("restore: interrupted", file=sys.stderr)
+        print("restore: interrupted; no output was written", file=sys.stderr)
         sys.exit(130)
     except RestoreError as error:
         if debug:
@@ -328,5 +328,7 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(1)
-    if isinstance(result, int) and result != 0:
+    if isinstance(result, int) and result != 0:  # Typer returns Ctrl-C as exit code 130
+        if result == 130:
+            print("restore: interrupted; no output was written", file=sys.stderr)
         sys.exit(result)

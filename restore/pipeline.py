@@ -22,6 +22,7 @@ from restore.decode import PASSTHROUGH_FORMATS, open_reader
 from restore.encode import CODECS, FrameWriter, check_container, output_color
 from restore.errors import RestoreError
 from restore.geometry import OutputGeometry, plan_geometry
+from restore.memory import pin_large_allocations_to_mmap
 from restore.probe import MediaInfo, probe
 from restore.scan import SourceTimeline, scan_video
 from restore.shots import ShotAnalysis, analyse_shots
@@ -275,6 +276,7 @@ def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> Jo
     """
     config, media, timeline, plan, geometry = job.config, job.media, job.timeline, job.plan, job.geometry
     started = time.perf_counter()
+    pin_large_allocations_to_mmap()
     high_bit_depth = media.bit_depth > 8
     canvas_w, canvas_h = geometry.canvas
     color = output_color(media.color_space, media.color_primaries, canvas_h)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ffmpeg, file_digest, make_clip, run_restore
+from tests.conftest import ffmpeg, file_digest, make_clip, run_restore, shared_file
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +144,26 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_version():
     result = run_restore("--version")
     assert result.returncode == 0 and result.stdout.startswith("restore ")
+
+
+def test_ctrl_c_stops_cleanly(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clip = shared_file("video", "bikes.mp4")
+    out = tmp_path / "out.mp4"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "restore", str(clip), "-o", str(out), "--fps", "60", "-q"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".out.partial-*")):
+        time.sleep(0.1)  # wait until encoding has started
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert os.listdir(tmp_path) == [], "no partial or final output after Ctrl-C"

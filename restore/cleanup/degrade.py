@@ -60,10 +60,14 @@ class Damage:
     offsets: list[float] = field(default_factory=list)
 
 
-def _disc_alpha(height: int, width: int, cx: float, cy: float, radius: float) -> tuple[slice, slice, np.ndarray]:
+def _disc_alpha(
+    height: int, width: int, cx: float, cy: float, radius: float
+) -> tuple[slice, slice, np.ndarray]:
     """Soft disc coverage (1 inside, 1-px linear edge) on a bounding box."""
-    x0, x1 = max(0, int(cx - radius - 2)), min(width, int(cx + radius + 3))
-    y0, y1 = max(0, int(cy - radius - 2)), min(height, int(cy + radius + 3))
+    x0 = min(width, max(0, int(cx - radius - 2)))
+    x1 = max(x0, min(width, int(cx + radius + 3)))
+    y0 = min(height, max(0, int(cy - radius - 2)))
+    y1 = max(y0, min(height, int(cy + radius + 3)))
     yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     distance = np.hypot(xx - cx, yy - cy)
     return slice(y0, y1), slice(x0, x1), np.clip(radius + 0.5 - distance, 0.0, 1.0)
@@ -86,7 +90,9 @@ def degrade_clip(
         # 1. flicker
         gain = 1.0 + rng.normal(0.0, settings.flicker_gain) if settings.flicker_gain else 1.0
         offset = rng.normal(0.0, settings.flicker_offset) if settings.flicker_offset else 0.0
-        tilt_x, tilt_y = rng.normal(0.0, settings.flicker_tilt, size=2) if settings.flicker_tilt else (0.0, 0.0)
+        tilt_x, tilt_y = (
+            rng.normal(0.0, settings.flicker_tilt, size=2) if settings.flicker_tilt else (0.0, 0.0)
+        )
         xs = np.linspace(-0.5, 0.5, width, dtype=np.float32)[None, :]
         ys = np.linspace(-0.5, 0.5, height, dtype=np.float32)[:, None]
         gain_map = gain * (1.0 + tilt_x * xs + tilt_y * ys)

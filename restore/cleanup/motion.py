@@ -26,7 +26,9 @@ __all__ = [
 ]
 
 #: DIS settings for cleanup: coarser patches and a stronger prefilter than interpolation needs.
-CLEANUP_FLOW_SETTINGS = FlowSettings(finest_scale=0, patch_size=8, patch_stride=4, refine_iterations=5, prefilter_sigma=1.0)
+CLEANUP_FLOW_SETTINGS = FlowSettings(
+    finest_scale=0, patch_size=8, patch_stride=4, refine_iterations=5, prefilter_sigma=1.0
+)
 
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -62,7 +64,11 @@ def _upsample_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def neighbour_flows(
-    luma0: np.ndarray, luma1: np.ndarray, height: int, width: int, settings: FlowSettings = CLEANUP_FLOW_SETTINGS
+    luma0: np.ndarray,
+    luma1: np.ndarray,
+    height: int,
+    width: int,
+    settings: FlowSettings = CLEANUP_FLOW_SETTINGS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flows frame0→frame1 and frame1→frame0 at full size.
 

@@ -121,7 +121,9 @@ class ClipScore:
     original_flicker: float
 
 
-def score_clip(rgb: np.ndarray, methods: dict[str, ShotColorizer], shots: Sequence[tuple[int, int]] | None = None) -> ClipScore:
+def score_clip(
+    rgb: np.ndarray, methods: dict[str, ShotColorizer], shots: Sequence[tuple[int, int]] | None = None
+) -> ClipScore:
     """Make (N,H,W,3) RGB grey, colourise every shot from its first frame with each method, and score."""
     lab = np.stack([rgb_to_lab(frame) for frame in rgb])
     shots = list(shots) if shots is not None else split_shots(lab)

@@ -23,9 +23,9 @@ import numpy as np
 
 from restore.colorize.lab import lightness_to_uint8, rgb_to_lab
 from restore.colorize.spread import spread_chroma
-from restore.colorize.temporal import MatchSettings, match, warp
+from restore.colorize.temporal import MatchSettings, compose_flow, lightness_confidence, match, warp
 
-__all__ = ["ReferenceSettings", "ColorReference", "ReferenceColorizer"]
+__all__ = ["ReferenceSettings", "ColorReference", "ReferenceColorizer", "match_tone"]
 
 
 @dataclass(frozen=True)
@@ -34,17 +34,25 @@ class ReferenceSettings:
 
     reference_bias: factor on the reference candidate's confidence against the propagated one.
     propagation_decay: confidence kept per frame by propagated chroma (older colour is trusted less).
+    fusion_sharpness: exponent on the candidates' confidences when blending them (high = the best wins).
+    filled_reliability: trust handed on for pixels whose colour came from the spread alone.
+    match_tone: map the chosen reference's lightness onto the shot's first frame by quantiles, so a
+        reference whose grey tones differ from the film's (another print, another grey conversion)
+        still matches.
     spread_radius, spread_eps, spread_levels: see :func:`restore.colorize.spread.spread_chroma`.
     keep_confident: how much confidently matched pixels keep their matched chroma over the fit.
     match: flow and confidence parameters.
     """
 
-    reference_bias: float = 1.5
-    propagation_decay: float = 0.97
-    spread_radius: int = 4
-    spread_eps: float = 1e-3
+    reference_bias: float = 1.0
+    propagation_decay: float = 0.99
+    fusion_sharpness: float = 4.0
+    filled_reliability: float = 0.2
+    match_tone: bool = True
+    spread_radius: int = 2
+    spread_eps: float = 1e-4
     spread_levels: int = 4
-    keep_confident: float = 0.5
+    keep_confident: float = 1.0
     match: MatchSettings = field(default_factory=MatchSettings)
 
 
@@ -73,6 +81,15 @@ class ColorReference:
         )
 
 
+def match_tone(lightness: np.ndarray, target: np.ndarray, quantiles: int = 256) -> np.ndarray:
+    """``lightness`` remapped monotonically so its histogram matches ``target``'s; both (H,W) float32 L."""
+    levels = np.linspace(0.0, 1.0, quantiles)
+    source_q = np.quantile(lightness, levels)
+    target_q = np.quantile(target, levels)
+    source_q = np.maximum.accumulate(source_q + levels * 1e-6)  # strictly increasing for interpolation
+    return np.interp(lightness, source_q, target_q).astype(np.float32)
+
+
 class ReferenceColorizer:
     """Stateful over a shot: call :meth:`start_shot` at a cut, then :meth:`colorize` per frame in order."""
 
@@ -83,7 +100,7 @@ class ReferenceColorizer:
         self.settings = settings or ReferenceSettings()
         self._reference: ColorReference | None = None
         self._reference_luma: np.ndarray | None = None
-        self._previous: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._previous: tuple[np.ndarray, ...] | None = None
         self.chosen: list[int] = []  # index of the reference chosen for each shot
         self.mean_reference_confidence: list[float] = []
 
@@ -106,7 +123,10 @@ class ReferenceColorizer:
                 score = float(found.confidence.mean())
                 if score > best_score:
                     best, best_score = index, score
-        self._reference = candidates[best]
+        chosen = candidates[best]
+        if self.settings.match_tone:
+            chosen = ColorReference(match_tone(chosen.lightness, lightness), chosen.chroma)
+        self._reference = chosen
         self._reference_luma = lightness_to_uint8(self._reference.lightness)
         self.chosen.append(best)
 
@@ -118,30 +138,46 @@ class ReferenceColorizer:
             self._choose_reference(lightness, luma)
         reference = self._reference
         assert reference is not None and self._reference_luma is not None
+        # candidate 1: direct match to the reference (re-anchoring)
         anchored = match(lightness, reference.lightness, luma, self._reference_luma, settings.match)
-        candidate_chroma = [warp(reference.chroma, anchored.flow)]
-        candidate_weight = [np.clip(anchored.confidence * settings.reference_bias, 0.0, 1.0)]
-        self.mean_reference_confidence.append(float(anchored.confidence.mean()))
+        to_reference, to_reference_confidence = anchored.flow, anchored.confidence
+        candidates = [(warp(reference.chroma, anchored.flow), anchored.confidence * settings.reference_bias)]
         if self._previous is not None:
-            previous_lightness, previous_luma, previous_chroma, previous_confidence = self._previous
+            (
+                previous_lightness,
+                previous_luma,
+                previous_chroma,
+                previous_reliability,
+                previous_to_reference,
+            ) = self._previous
             carried = match(lightness, previous_lightness, luma, previous_luma, settings.match)
-            candidate_chroma.append(warp(previous_chroma, carried.flow))
-            inherited = warp(previous_confidence, carried.flow) * settings.propagation_decay
-            candidate_weight.append(carried.confidence * inherited)
-        weights = np.stack(candidate_weight)
-        total = weights.sum(axis=0)
-        fused = (np.stack(candidate_chroma) * weights[..., None]).sum(axis=0) / np.maximum(total, 1e-6)[..., None]
-        confidence = np.clip(weights.max(axis=0), 0.0, 1.0).astype(np.float32)
+            # candidate 2: the reference sampled through the chained correspondence (no resampling blur)
+            chained = compose_flow(carried.flow, previous_to_reference)
+            chained_confidence = lightness_confidence(lightness, reference.lightness, chained, settings.match)
+            candidates.append((warp(reference.chroma, chained), chained_confidence * settings.reference_bias))
+            better = chained_confidence > to_reference_confidence
+            to_reference = np.where(better[..., None], chained, to_reference)
+            to_reference_confidence = np.maximum(chained_confidence, to_reference_confidence)
+            # candidate 3: the previous output carried along the flow; trust never grows along the chain
+            inherited = np.minimum(warp(previous_reliability, carried.flow), carried.confidence)
+            candidates.append((warp(previous_chroma, carried.flow), inherited * settings.propagation_decay))
+        reliability = np.clip(np.max([weight for _, weight in candidates], axis=0), 0.0, 1.0)
+        weights = np.stack(
+            [np.clip(weight, 0.0, 1.0) ** settings.fusion_sharpness + 1e-12 for _, weight in candidates]
+        )
+        fused = (np.stack([chroma for chroma, _ in candidates]) * weights[..., None]).sum(axis=0)
+        fused /= weights.sum(axis=0)[..., None]
+        self.mean_reference_confidence.append(float(to_reference_confidence.mean()))
         chroma = spread_chroma(
             lightness,
             fused.astype(np.float32),
-            confidence,
+            reliability.astype(np.float32),
             radius=settings.spread_radius,
             eps=settings.spread_eps,
             levels=settings.spread_levels,
             keep_confident=settings.keep_confident,
         )
-        # the output is what later frames inherit; unmatched pixels inherit a low, not zero, trust
-        state_confidence = np.maximum(confidence, 0.2).astype(np.float32)
-        self._previous = (lightness, luma, chroma, state_confidence)
+        # what later frames inherit: spread-filled pixels keep a low, not zero, trust
+        state_reliability = np.maximum(reliability, settings.filled_reliability).astype(np.float32)
+        self._previous = (lightness, luma, chroma, state_reliability, to_reference.astype(np.float32))
         return chroma

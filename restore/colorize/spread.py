@@ -25,7 +25,7 @@ def _box(image: np.ndarray, radius: int) -> np.ndarray:
 def _weighted_affine_fit(
     guide: np.ndarray, chroma: np.ndarray, weight: np.ndarray, radius: int, eps: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel affine model chroma ≈ slope·guide + offset fitted in a (2r+1)² window; returns (fit, support).
+    """Per-pixel affine model chroma ≈ slope·guide + offset fitted in (2r+1)² windows: (fit, support).
 
     guide: (H,W) float32 in [0, 1]; chroma: (H,W,2); weight: (H,W) >= 0.
     fit: (H,W,2) the model averaged over the windows covering each pixel; support: (H,W) mean weight.
@@ -36,7 +36,10 @@ def _weighted_affine_fit(
     var_guide = _box(weight * guide * guide, radius) / safe - mean_guide**2
     weighted_chroma = chroma * weight[..., None]
     mean_chroma = _box(weighted_chroma, radius) / safe[..., None]
-    cov = _box(weighted_chroma * guide[..., None], radius) / safe[..., None] - mean_guide[..., None] * mean_chroma
+    cov = (
+        _box(weighted_chroma * guide[..., None], radius) / safe[..., None]
+        - mean_guide[..., None] * mean_chroma
+    )
     slope = cov / (np.maximum(var_guide, 0.0)[..., None] + eps)
     offset = mean_chroma - slope * mean_guide[..., None]
     # average the models of all windows covering a pixel, each by its own support

@@ -14,7 +14,15 @@ import numpy as np
 
 from dain.classic.flow import FlowSettings, estimate_bidirectional_flow
 
-__all__ = ["MatchSettings", "Match", "match", "warp", "blend_with_prediction"]
+__all__ = [
+    "MatchSettings",
+    "Match",
+    "match",
+    "lightness_confidence",
+    "warp",
+    "compose_flow",
+    "blend_with_prediction",
+]
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,7 @@ class MatchSettings:
     flow: DIS parameters.
     """
 
-    lightness_sigma: float = 3.0
+    lightness_sigma: float = 5.0
     consistency_sigma: float = 1.0
     residual_blur: int = 5
     flow: FlowSettings = FlowSettings()
@@ -66,6 +74,11 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     )
 
 
+def compose_flow(flow_t2p: np.ndarray, flow_p2s: np.ndarray) -> np.ndarray:
+    """Chain correspondences: target→previous then previous→source gives target→source, (H,W,2) pixels."""
+    return (flow_t2p + warp(flow_p2s, flow_t2p)).astype(np.float32)
+
+
 def match(
     target_lightness: np.ndarray,
     source_lightness: np.ndarray,
@@ -78,31 +91,38 @@ def match(
     *_lightness: (H,W) float32 L in [0, 100]; *_luma: the same as (H,W) uint8 for the flow.
     """
     flow_t2s, flow_s2t = estimate_bidirectional_flow(target_luma, source_luma, settings.flow)
-    residual = np.abs(target_lightness - warp(source_lightness, flow_t2s))
+    round_trip = flow_t2s + warp(flow_s2t, flow_t2s)
+    mismatch = np.sqrt((round_trip**2).sum(axis=-1))
+    consistency = np.exp(-((mismatch / settings.consistency_sigma) ** 2))
+    confidence = lightness_confidence(target_lightness, source_lightness, flow_t2s, settings) * consistency
+    return Match(flow_t2s, confidence.astype(np.float32))
+
+
+def lightness_confidence(
+    target_lightness: np.ndarray, source_lightness: np.ndarray, flow: np.ndarray, settings: MatchSettings
+) -> np.ndarray:
+    """(H,W) float32 in [0, 1]: how well the source, warped along ``flow`` (target→source), explains the
+    target's lightness (smoothed residual against ``settings.lightness_sigma``); 0 where it points outside."""
+    residual = np.abs(target_lightness - warp(source_lightness, flow))
     if settings.residual_blur > 1:
         side = settings.residual_blur
         residual = cv2.blur(residual, (side, side), borderType=cv2.BORDER_REFLECT)
-    round_trip = flow_t2s + warp(flow_s2t, flow_t2s)
-    mismatch = np.sqrt((round_trip**2).sum(axis=-1))
-    height, width = flow_t2s.shape[:2]
+    height, width = flow.shape[:2]
     xs, ys = _grid(height, width)
     inside = (
-        (xs + flow_t2s[..., 0] >= -0.5)
-        & (xs + flow_t2s[..., 0] <= width - 0.5)
-        & (ys + flow_t2s[..., 1] >= -0.5)
-        & (ys + flow_t2s[..., 1] <= height - 0.5)
+        (xs + flow[..., 0] >= -0.5)
+        & (xs + flow[..., 0] <= width - 0.5)
+        & (ys + flow[..., 1] >= -0.5)
+        & (ys + flow[..., 1] <= height - 0.5)
     )
-    confidence = np.exp(
-        -((residual / settings.lightness_sigma) ** 2) - (mismatch / settings.consistency_sigma) ** 2
-    )
-    confidence = np.where(inside, confidence, 0.0).astype(np.float32)
-    return Match(flow_t2s, confidence)
+    confidence = np.exp(-((residual / settings.lightness_sigma) ** 2))
+    return np.where(inside, confidence, 0.0).astype(np.float32)
 
 
 def blend_with_prediction(
     propagated: np.ndarray, propagated_confidence: np.ndarray, predicted: np.ndarray, prediction_weight: float
 ) -> np.ndarray:
-    """Temporal stabilisation of a per-frame predictor: chroma carried along flow, blended with the prediction.
+    """Temporal stabilisation of a per-frame predictor: chroma carried along flow, blended with it.
 
     propagated: (H,W,2) chroma warped from the previous output; propagated_confidence: (H,W) in [0, 1];
     predicted: (H,W,2) this frame's own prediction; prediction_weight: share of the prediction where the

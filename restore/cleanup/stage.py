@@ -1,0 +1,347 @@
+"""The cleanup source stage: deflicker → dust → scratches → denoise, streaming, shot by shot.
+
+Frames flow through a chain of generators, one per step, over :class:`FrameRecord` objects that
+carry the working float image and the motion between neighbours (computed once, on the input,
+and shared by every step). Each step looks at most a few frames ahead; nothing crosses a shot start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from restore.cleanup import deflicker as flicker
+from restore.cleanup.denoise import estimate_noise, temporal_denoise
+from restore.cleanup.dust import detect_dust, fill_dust
+from restore.cleanup.motion import compose_flows, flow_luma, flow_validity, luma, neighbour_flows, warp
+from restore.cleanup.scratches import column_profile, fill_spans, find_scratch_spans, persistent_spans
+from restore.stages import SourceFrame
+
+__all__ = ["STEPS", "CleanupSettings", "CleanupStage", "parse_steps", "clean_frames"]
+
+#: The steps, in the order they run.
+STEPS = ("deflicker", "dust", "scratches", "denoise")
+
+
+def parse_steps(requested: Iterable[str]) -> tuple[str, ...]:
+    """``("all",)`` or any subset of :data:`STEPS` -> the steps in running order; ``ValueError`` otherwise."""
+    names = [name.strip().lower() for name in requested if name.strip()]
+    if "all" in names:
+        return STEPS
+    unknown = [name for name in names if name not in STEPS]
+    if unknown:
+        raise ValueError(f"--clean: unknown step {unknown[0]!r}; choose from {', '.join(STEPS)} or all")
+    return tuple(step for step in STEPS if step in names)
+
+
+@dataclass(frozen=True)
+class CleanupSettings:
+    """What the cleanup does.
+
+    steps: subset of :data:`STEPS`. flicker_window: Gaussian sigma (frames) of the brightness trend kept.
+    dust_threshold: detection threshold in noise standard deviations; dust_min_contrast: and at least this
+    (intensity units). denoise_strength: 0 = off,
+    1 = default, higher smooths more. keep_grain: fraction of the removed grain added back (0–1).
+    denoise_radius: neighbours each side used by the denoiser (1 or 2); denoise_spatial: strength of
+    its final bilateral pass (0 = off). flow_max_side: long side (px)
+    of the images the flow is computed on.
+    """
+
+    steps: tuple[str, ...] = STEPS
+    flicker_window: float = 10.0
+    dust_threshold: float = 2.5
+    dust_min_contrast: float = 0.1
+    denoise_strength: float = 1.0
+    keep_grain: float = 0.0
+    denoise_radius: int = 2
+    denoise_spatial: float = 1.5
+    flow_max_side: int = 480
+
+    def __post_init__(self) -> None:
+        parse_steps(self.steps)
+        if not 0.0 <= self.keep_grain <= 1.0:
+            raise ValueError("keep_grain must lie in [0, 1]")
+        if self.denoise_radius not in (1, 2):
+            raise ValueError("denoise_radius must be 1 or 2")
+        if self.denoise_strength < 0:
+            raise ValueError("denoise_strength must be >= 0")
+
+
+@dataclass(eq=False)
+class FrameRecord:
+    """One frame inside the stage: working image (H,W,3) float32 in [0,1] and motion to its neighbours."""
+
+    index: int
+    shot_start: bool
+    dtype: np.dtype
+    image: np.ndarray
+    input_luma: np.ndarray
+    small_luma: np.ndarray
+    flow_prev: np.ndarray | None = None  # (H,W,2) this frame -> previous frame
+    flow_next: np.ndarray | None = None  # (H,W,2) this frame -> next frame
+    valid_prev: np.ndarray | None = None  # (H,W) float32 {0,1}
+    valid_next: np.ndarray | None = None
+    path: flicker.FlickerPath | None = None
+    noise: float = 0.0
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class _Counters:
+    frames: int = 0
+    flicker_correction: list[float] = field(default_factory=list)
+    dust_pixels: int = 0
+    dust_frames: int = 0
+    scratch_columns: int = 0
+    scratch_frames: int = 0
+    noise: list[float] = field(default_factory=list)
+
+
+def _windows(
+    records: Iterator[FrameRecord], before: int, after: int
+) -> Iterator[tuple[FrameRecord, list[FrameRecord], list[FrameRecord]]]:
+    """(centre, up to ``before`` previous, up to ``after`` next) within the centre's shot, in order."""
+    shot: list[FrameRecord] = []
+    centre = 0
+    for record in records:
+        if record.shot_start and shot:
+            while centre < len(shot):
+                yield (
+                    shot[centre],
+                    shot[max(0, centre - before) : centre],
+                    shot[centre + 1 : centre + 1 + after],
+                )
+                centre += 1
+            shot, centre = [], 0
+        shot.append(record)
+        while centre + after < len(shot):
+            yield shot[centre], shot[max(0, centre - before) : centre], shot[centre + 1 : centre + 1 + after]
+            centre += 1
+        drop = centre - before
+        if drop > 0:
+            shot, centre = shot[drop:], centre - drop
+    while centre < len(shot):
+        yield shot[centre], shot[max(0, centre - before) : centre], shot[centre + 1 : centre + 1 + after]
+        centre += 1
+
+
+def _neighbour(
+    centre: FrameRecord, past: list[FrameRecord], future: list[FrameRecord], offset: int
+) -> tuple[np.ndarray, np.ndarray, FrameRecord] | None:
+    """(flow centre→neighbour, validity, neighbour record) for offset ±1 or ±2, or None if outside the shot."""
+    side = past[::-1] if offset < 0 else future
+    steps = abs(offset)
+    if len(side) < steps:
+        return None
+    flow = centre.flow_prev if offset < 0 else centre.flow_next
+    valid = centre.valid_prev if offset < 0 else centre.valid_next
+    if flow is None or valid is None:
+        return None
+    for record in side[: steps - 1]:
+        next_flow = record.flow_prev if offset < 0 else record.flow_next
+        next_valid = record.valid_prev if offset < 0 else record.valid_next
+        if next_flow is None or next_valid is None:
+            return None
+        valid = valid * (warp(next_valid, flow) > 0.5)
+        flow = compose_flows(flow, next_flow)
+    return flow, valid, side[steps - 1]
+
+
+class CleanupStage:
+    """A :class:`restore.stages.SourceStage` running the requested cleanup steps."""
+
+    name = "clean"
+
+    def __init__(self, settings: CleanupSettings = CleanupSettings(), keep_diagnostics: bool = False) -> None:
+        """keep_diagnostics: keep every dust mask and scratch span in ``masks``/``spans_found`` (short clips only)."""
+        self.settings = settings
+        self.keep_diagnostics = keep_diagnostics
+        self._counts = _Counters()
+        self.masks: list[tuple[int, np.ndarray]] = []  # (frame index, (H,W) bool dust detections)
+        self.spans_found: list[tuple[int, list[tuple[int, int]]]] = []  # (frame index, scratch spans)
+
+    # ---- the chain -------------------------------------------------------------------------
+    def process(self, frames: Iterator[SourceFrame]) -> Iterator[SourceFrame]:
+        """Same frames, same order, cleaned; holds a few frames back for look-ahead."""
+        records: Iterator[FrameRecord] = self._motion(self._records(frames))
+        steps = self.settings.steps
+        if "deflicker" in steps:
+            records = self._deflicker(records)
+        if "dust" in steps:
+            records = self._dust(records)
+        if "scratches" in steps:
+            records = self._scratches(records)
+        if "denoise" in steps:
+            records = self._denoise(records)
+        for record in records:
+            self._counts.frames += 1
+            yield SourceFrame(record.index, _to_dtype(record.image, record.dtype), record.shot_start)
+
+    def _records(self, frames: Iterator[SourceFrame]) -> Iterator[FrameRecord]:
+        for frame in frames:
+            peak = 65535.0 if frame.image.dtype == np.uint16 else 255.0
+            image = frame.image.astype(np.float32) * np.float32(1.0 / peak)
+            yield FrameRecord(
+                frame.index,
+                frame.shot_start,
+                frame.image.dtype,
+                image,
+                luma(image),
+                flow_luma(image, self.settings.flow_max_side),
+            )
+
+    def _motion(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        previous: FrameRecord | None = None
+        for record in records:
+            if previous is not None and not record.shot_start:
+                height, width = record.image.shape[:2]
+                to_next, to_prev = neighbour_flows(previous.small_luma, record.small_luma, height, width)
+                previous.flow_next, record.flow_prev = to_next, to_prev
+                previous.valid_next = flow_validity(to_next, to_prev)
+                record.valid_prev = flow_validity(to_prev, to_next)
+            if previous is not None:
+                yield previous
+            previous = record
+        if previous is not None:
+            yield previous
+
+    def _deflicker(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        sigma = self.settings.flicker_window
+        radius = max(1, int(round(2.5 * sigma)))
+
+        def with_paths(stream: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+            previous: FrameRecord | None = None
+            for record in stream:
+                relative = None
+                if previous is not None and not record.shot_start and record.flow_prev is not None:
+                    warped = warp(previous.input_luma, record.flow_prev)
+                    relative = flicker.relative_flicker(record.input_luma, warped, record.valid_prev)
+                record.path = flicker.chain_path(previous.path if previous is not None else None, relative)
+                previous = record
+                yield record
+
+        for centre, past, future in _windows(with_paths(records), radius, radius):
+            window = [*past, centre, *future]
+            times = np.array([r.index for r in window], dtype=np.float64)
+            target = flicker.smooth_paths([r.path for r in window], times, float(centre.index), sigma)
+            height, width = centre.image.shape[:2]
+            gain, offset = flicker.correction_maps(centre.path, target, height, width)
+            self._counts.flicker_correction.append(float(np.abs(gain - 1).mean() + np.abs(offset).mean()))
+            centre.image = flicker.apply_maps(centre.image, gain, offset)
+            yield centre
+
+    def _references(
+        self, centre: FrameRecord, past: list[FrameRecord], future: list[FrameRecord]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Two motion-compensated references (warped image, validity): the nearest one each side if possible."""
+        order = (-1, 1, -2, 2) if past and future else (1, 2) if future else (-1, -2)
+        found = []
+        for offset in order:
+            neighbour = _neighbour(centre, past, future, offset)
+            if neighbour is not None:
+                flow, valid, record = neighbour
+                found.append((warp(record.image, flow), valid))
+            if len(found) == 2:
+                break
+        return found
+
+    def _dust(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        for centre, past, future in _windows(records, 2, 2):
+            references = self._references(centre, past, future)
+            if len(references) == 2:
+                (ref_a, valid_a), (ref_b, valid_b) = references
+                luma_now, luma_a, luma_b = luma(centre.image), luma(ref_a), luma(ref_b)
+                centre.noise = min(
+                    estimate_noise(luma_now, luma_a, valid_a), estimate_noise(luma_now, luma_b, valid_b)
+                )
+                mask = detect_dust(
+                    luma_now,
+                    luma_a,
+                    luma_b,
+                    centre.noise,
+                    self.settings.dust_threshold,
+                    self.settings.dust_min_contrast,
+                )
+                if self.keep_diagnostics:
+                    self.masks.append((centre.index, mask))
+                if mask.any():
+                    centre.image = fill_dust(centre.image, ref_a, ref_b, mask)
+                    self._counts.dust_pixels += int(mask.sum())
+                    self._counts.dust_frames += 1
+            yield centre
+
+    def _scratches(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        def with_spans(stream: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+            for record in stream:
+                record.spans = find_scratch_spans(column_profile(luma(record.image)))
+                yield record
+
+        for centre, past, future in _windows(with_spans(records), 1, 1):
+            spans = persistent_spans(centre.spans, [r.spans for r in (*past, *future)])
+            if self.keep_diagnostics:
+                self.spans_found.append((centre.index, spans))
+            if spans:
+                centre.image = fill_spans(centre.image, spans)
+                self._counts.scratch_columns += len(spans)
+                self._counts.scratch_frames += 1
+            yield centre
+
+    def _denoise(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        radius = self.settings.denoise_radius
+        for centre, past, future in _windows(records, radius, radius):
+            neighbours = []
+            for offset in [o for k in range(1, radius + 1) for o in (-k, k)]:
+                found = _neighbour(centre, past, future, offset)
+                if found is not None:
+                    flow, valid, record = found
+                    neighbours.append((warp(record.image, flow), valid))
+            if neighbours:
+                noise = min(estimate_noise(centre.image, warped, valid) for warped, valid in neighbours[:2])
+                self._counts.noise.append(noise)
+                centre.image = temporal_denoise(
+                    centre.image,
+                    neighbours,
+                    noise,
+                    self.settings.denoise_strength,
+                    self.settings.keep_grain,
+                    self.settings.denoise_spatial,
+                )
+            yield centre
+
+    # ---- reporting -------------------------------------------------------------------------
+    def report(self) -> str:
+        """One line: the steps and what each did."""
+        counts, parts = self._counts, []
+        if "deflicker" in self.settings.steps:
+            mean = float(np.mean(counts.flicker_correction)) if counts.flicker_correction else 0.0
+            parts.append(f"deflicker mean correction {mean:.3f}")
+        if "dust" in self.settings.steps:
+            parts.append(f"dust {counts.dust_pixels} px in {counts.dust_frames} frames")
+        if "scratches" in self.settings.steps:
+            parts.append(f"scratches {counts.scratch_columns} column spans in {counts.scratch_frames} frames")
+        if "denoise" in self.settings.steps:
+            noise = 255.0 * float(np.mean(counts.noise)) if counts.noise else 0.0
+            parts.append(
+                f"denoise strength {self.settings.denoise_strength:g}, noise sigma {noise:.2f}/255, "
+                f"grain kept {self.settings.keep_grain:g}"
+            )
+        return f"{counts.frames} frames: " + "; ".join(parts)
+
+
+def _to_dtype(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    peak = 65535.0 if dtype == np.uint16 else 255.0
+    return np.clip(image * peak + 0.5, 0, peak).astype(dtype)
+
+
+def clean_frames(
+    frames: Iterable[np.ndarray],
+    settings: CleanupSettings = CleanupSettings(),
+    shot_starts: Iterable[int] = (),
+) -> list[np.ndarray]:
+    """Python API: clean a list of (H,W,3) uint8/uint16 RGB frames; ``shot_starts`` are cut indices."""
+    starts = set(shot_starts) | {0}
+    stage = CleanupStage(settings)
+    source = (SourceFrame(i, image, i in starts) for i, image in enumerate(frames))
+    return [frame.image for frame in stage.process(source)]

@@ -1,0 +1,58 @@
+"""DDColor (Kang et al. 2023) through ``spandrel_extra_arches``, an optional extra (not installed by default).
+
+DDColor's code and weights are Apache-2.0 (piddnad/DDColor); ``spandrel_extra_arches`` is MIT but bundles
+architectures under their own licences — check them before redistributing. The network maps a grey RGB
+image to a colour one; only its chroma is kept, the film's lightness stays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["DDColorChroma", "load_ddcolor"]
+
+
+class DDColorChroma(nn.Module):
+    """forward(lightness (B,1,H,W) L in [0,100]) -> (B,2,H,W) ab, from a spandrel DDColor model."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        import kornia
+
+        zeros = torch.zeros_like(lightness).expand(-1, 2, -1, -1)
+        grey = kornia.color.lab_to_rgb(torch.cat([lightness, zeros], dim=1), clip=True)
+        colour = self.model(grey).clamp(0.0, 1.0)
+        return kornia.color.rgb_to_lab(colour)[:, 1:]
+
+
+def load_ddcolor(weights: Path | None) -> nn.Module:
+    """The DDColor checkpoint ``weights`` wrapped as a chroma predictor; ``ValueError`` when unavailable."""
+    if weights is None:
+        raise ValueError("--colorize-engine ddcolor needs --colorize-weights PATH (a DDColor .pth)")
+    try:
+        import spandrel
+        import spandrel_extra_arches
+    except ModuleNotFoundError:
+        raise ValueError(
+            "--colorize-engine ddcolor needs the optional package spandrel_extra_arches "
+            "(pip install spandrel-extra-arches)"
+        ) from None
+    spandrel_extra_arches.install(ignore_duplicates=True)
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise ValueError(f"--colorize-weights: file not found: {path}")
+    descriptor = spandrel.ModelLoader().load_from_file(path)
+    if (
+        "ddcolor" not in type(descriptor.architecture).__name__.lower()
+        and descriptor.architecture.id != "DDColor"
+    ):
+        raise ValueError(
+            f"--colorize-weights: {path.name} is a {descriptor.architecture.name} model, not DDColor"
+        )
+    return DDColorChroma(descriptor.model)

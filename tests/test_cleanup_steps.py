@@ -1,0 +1,150 @@
+"""Cleanup steps on small synthetic clips with known truth: each step alone, the stage's streaming contract."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from restore.cleanup import (
+    CleanupSettings,
+    CleanupStage,
+    DegradationSettings,
+    clean_frames,
+    deflicker_frames,
+    degrade_clip,
+    denoise_frames,
+    parse_steps,
+    remove_dust,
+    remove_scratches,
+)
+from restore.cleanup.dust import detect_dust
+from restore.cleanup.evaluate import clip_psnr, flicker_figure
+from restore.cleanup.scratches import column_profile, fill_spans, find_scratch_spans, persistent_spans
+from restore.cleanup.stage import _windows
+from restore.stages import SourceFrame
+
+
+def moving_texture(count: int = 10, height: int = 72, width: int = 96, speed: float = 1.0) -> list[np.ndarray]:
+    """A smooth random texture panning right by ``speed`` px per frame: (H,W,3) uint8."""
+    rng = np.random.default_rng(3)
+    big = cv2.GaussianBlur(rng.random((height + 8, width + 8 + int(speed * count) + 8, 3)).astype(np.float32), (0, 0), 2.5)
+    big = (big - big.min()) / (big.max() - big.min()) * 0.7 + 0.15
+    frames = []
+    for t in range(count):
+        shift = np.float32([[1, 0, -speed * t], [0, 1, 0]])
+        moved = cv2.warpAffine(big, shift, (big.shape[1], big.shape[0]), flags=cv2.INTER_LINEAR)
+        frames.append(np.clip(moved[4 : 4 + height, 4 : 4 + width] * 255 + 0.5, 0, 255).astype(np.uint8))
+    return frames
+
+
+def test_parse_steps():
+    assert parse_steps(["all"]) == ("deflicker", "dust", "scratches", "denoise")
+    assert parse_steps(["denoise", "dust"]) == ("dust", "denoise")
+    with pytest.raises(ValueError, match="--clean"):
+        parse_steps(["dust", "sparkle"])
+
+
+def test_windows_never_cross_a_shot_start():
+    class R:
+        def __init__(self, index: int, shot_start: bool) -> None:
+            self.index, self.shot_start = index, shot_start
+
+    records = [R(i, i in (0, 4)) for i in range(7)]
+    seen = [(c.index, [p.index for p in past], [f.index for f in future]) for c, past, future in _windows(iter(records), 2, 2)]
+    assert [s[0] for s in seen] == list(range(7))
+    assert seen[3] == (3, [1, 2], [])
+    assert seen[4] == (4, [], [5, 6])
+    assert seen[1] == (1, [0], [2, 3])
+
+
+def test_stage_keeps_frames_order_count_and_dtype():
+    frames = moving_texture(6)
+    frames16 = [f.astype(np.uint16) * 257 for f in frames]
+    stage = CleanupStage()
+    source = (SourceFrame(i, f, i in (0, 3)) for i, f in enumerate(frames16))
+    out = list(stage.process(source))
+    assert [f.index for f in out] == list(range(6))
+    assert [f.shot_start for f in out] == [True, False, False, True, False, False]
+    assert all(f.image.dtype == np.uint16 and f.image.shape == frames16[0].shape for f in out)
+    line = stage.report()
+    assert line.startswith("6 frames:") and "dust" in line and "denoise strength" in line and "\n" not in line
+
+
+def test_deflicker_removes_gain_and_offset_flicker():
+    clean = moving_texture(16)
+    damaged, damage = degrade_clip(clean, seed=5, settings=DegradationSettings(scratch_rate=0, dust_per_mpx=0, grain=0))
+    out = deflicker_frames(damaged)
+    assert flicker_figure(out) < flicker_figure(damaged) / 5
+    assert clip_psnr(out, clean) > clip_psnr(damaged, clean) + 6
+
+
+def test_deflicker_keeps_a_fade():
+    clean = moving_texture(16)
+    fade = [np.clip(f.astype(np.float32) * (1.0 - 0.04 * t), 0, 255).astype(np.uint8) for t, f in enumerate(clean)]
+    out = deflicker_frames(fade)
+    means_in = np.array([f.mean() for f in fade])
+    means_out = np.array([f.mean() for f in out])
+    assert np.abs(means_out - means_in).max() < 1.5  # a steady 4 % per frame fade is light, not flicker
+
+
+def test_dust_is_found_and_filled_and_motion_is_left_alone():
+    clean = moving_texture(8, speed=2.0)
+    assert not any(detect_dust(*(f.astype(np.float32).mean(axis=2) / 255 for f in clean[2:5]), 0.004).any() for _ in [0])
+    damaged = [f.copy() for f in clean]
+    cv2.circle(damaged[4], (40, 30), 2, (10, 10, 10), -1)  # dark speck on frame 4 only
+    cv2.circle(damaged[4], (70, 50), 3, (250, 250, 250), -1)  # bright blob
+    settings = CleanupSettings(steps=("dust",))
+    stage = CleanupStage(settings, keep_diagnostics=True)
+    out = [f.image for f in stage.process(SourceFrame(i, f, i == 0) for i, f in enumerate(damaged))]
+    masks = dict(stage.masks)
+    assert masks[4][30, 40] and masks[4][50, 70]
+    assert sum(int(m.sum()) for i, m in masks.items() if i != 4) == 0  # clean frames: nothing
+    assert int(masks[4].sum()) < 80  # only the two specks
+    assert np.abs(out[4][26:35, 36:45].astype(int) - clean[4][26:35, 36:45]).max() < 25
+    assert clip_psnr(out, clean) > clip_psnr(damaged, clean) + 10
+    assert remove_dust(clean)[4].shape == clean[4].shape
+
+
+def test_scratch_detection_and_fill():
+    frames = moving_texture(6)
+    scratched = [f.copy() for f in frames]
+    for f in scratched:
+        f[:, 50] = np.clip(f[:, 50].astype(int) + 90, 0, 255)
+    luma = scratched[2].astype(np.float32).mean(axis=2) / 255
+    spans = find_scratch_spans(column_profile(luma))
+    assert any(x0 <= 50 <= x1 for x0, x1 in spans)
+    assert persistent_spans(spans, [[(49, 51)]]) == spans
+    assert persistent_spans(spans, [[(10, 11)]]) == []
+    assert find_scratch_spans(column_profile(frames[2].astype(np.float32).mean(axis=2) / 255)) == []
+    filled = fill_spans(scratched[2].astype(np.float32) / 255, [(50, 50)])
+    assert np.abs(filled[:, 50] * 255 - frames[2][:, 50]).mean() < 12
+    out = remove_scratches(scratched)
+    assert clip_psnr(out, frames) > clip_psnr(scratched, frames) + 8
+
+
+def test_denoise_reduces_grain_and_keep_grain_restores_it():
+    clean = moving_texture(8)
+    grainy, _ = degrade_clip(
+        clean, seed=2, settings=DegradationSettings(flicker_gain=0, flicker_offset=0, flicker_tilt=0, scratch_rate=0, dust_per_mpx=0)
+    )
+    smooth = denoise_frames(grainy)
+    kept = denoise_frames(grainy, CleanupSettings(keep_grain=0.5))
+    assert clip_psnr(smooth, clean) > clip_psnr(grainy, clean) + 3
+    removed = np.mean([np.abs(s.astype(int) - g).mean() for s, g in zip(smooth, grainy, strict=True)])
+    removed_kept = np.mean([np.abs(s.astype(int) - g).mean() for s, g in zip(kept, grainy, strict=True)])
+    assert removed_kept < 0.7 * removed
+    off = denoise_frames(grainy, CleanupSettings(denoise_strength=0, denoise_spatial=0))
+    assert all(np.array_equal(a, b) for a, b in zip(off, grainy, strict=True))
+
+
+def test_clean_all_does_little_to_a_clean_clip():
+    clean = moving_texture(8)
+    assert clip_psnr(clean_frames(clean), clean) > 40
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="keep_grain"):
+        CleanupSettings(keep_grain=2.0)
+    with pytest.raises(ValueError, match="--clean"):
+        CleanupSettings(steps=("vacuum",))
