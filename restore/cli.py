@@ -130,12 +130,19 @@ def run_command(
         float, typer.Option(help="Cut sensitivity: a cut's difference over the local median.")
     ] = 3.0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted job from its journal.")
+    ] = False,
+    segment_seconds: Annotated[
+        float, typer.Option(help="Long outputs are made in segments of about this many seconds.")
+    ] = 60.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     from restore.config import RestoreConfig, default_output_path
     from restore.geometry import parse_size
     from restore.pipeline import check_job, prepare_job, run_job
+    from restore.resumable import run_resumable, wants_segments
     from restore.shots import ShotSettings
     from restore.timing import parse_frame_rate
 
@@ -172,6 +179,8 @@ def run_command(
         crf=crf,
         device=device,
         overwrite=overwrite,
+        resume=resume,
+        segment_seconds=segment_seconds,
         shots=ShotSettings(
             detect_cuts=cut_detection, detect_duplicates=repeat_detection, cut_ratio=cut_threshold
         ),
@@ -194,7 +203,8 @@ def run_command(
                 f"{job.geometry.canvas[0]}x{job.geometry.canvas[1]}, {job.device}"
             )
         task = progress.add_task("restoring", total=len(plan))
-        report = run_job(job, on_progress=lambda done, _total: progress.update(task, completed=done))
+        run = run_resumable if wants_segments(job) else run_job
+        report = run(job, on_progress=lambda done, _total: progress.update(task, completed=done))
     if not quiet:
         for line in report.stage_reports:
             _stderr.print(line)

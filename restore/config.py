@@ -43,3 +43,5 @@ class RestoreConfig:
     interp_options: dict[str, object] = field(default_factory=dict)
     sr_options: dict[str, object] = field(default_factory=dict)
     passthrough: bool = True  # copy-only jobs move native YUV frames without an RGB round trip
+    segment_seconds: float = 60.0  # long outputs are made in segments of about this length
+    resume: bool = False  # continue an interrupted segmented job from its journal

@@ -70,15 +70,19 @@ def is_rgb_format(pix_fmt: str) -> bool:
 
 
 def open_reader(
-    path: str | Path, media: MediaInfo, timeline: SourceTimeline, native: bool = False
+    path: str | Path, media: MediaInfo, timeline: SourceTimeline, native: bool = False, first_frame: int = 0
 ) -> FrameReader:
     """A reader set up for this source: bit depth, matrix and range from its tags.
 
     ``native``: frames come out in the source's own planar format (one flat uint8 array per
     frame), for jobs that copy frames without touching pixels.
     """
+    seek = 0.0
+    if first_frame > 0:  # frame-exact: FFmpeg's accurate seek returns the first frame at or after this time
+        gap = float(timeline.timestamps[first_frame] - timeline.timestamps[first_frame - 1])
+        seek = float(timeline.timestamps[first_frame]) - media.start_time - gap / 2
     if native:
-        return FrameReader(path, timeline.width, timeline.height, native_pix_fmt=timeline.pix_fmt)
+        return FrameReader(path, timeline.width, timeline.height, native_pix_fmt=timeline.pix_fmt, seek=seek)
     rgb = is_rgb_format(timeline.pix_fmt)
     return FrameReader(
         path,
@@ -87,6 +91,7 @@ def open_reader(
         high_bit_depth=media.bit_depth > 8,
         color_matrix=None if rgb else input_color_matrix(media.color_space, timeline.height),
         full_range=None if rgb else (media.color_range == "pc" or timeline.pix_fmt.startswith("yuvj")),
+        seek=seek,
     )
 
 
@@ -108,6 +113,7 @@ class FrameReader:
         full_range: bool | None = False,
         prefetch: int = 4,
         native_pix_fmt: str | None = None,
+        seek: float = 0.0,
     ) -> None:
         self.path = Path(path)
         self.width = width
@@ -128,6 +134,7 @@ class FrameReader:
         conversion = f"scale={':'.join(options)}" if options and not self.native else "null"
         self._command = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
+            *(["-ss", f"{seek:.6f}"] if seek > 0 else []),
             "-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
             "-vf", conversion,
             "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:",

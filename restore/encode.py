@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import threading
 from collections.abc import Sequence
@@ -28,7 +29,15 @@ from restore.errors import RestoreError
 from restore.ffmpeg import ffmpeg_exe
 from restore.probe import StreamInfo
 
-__all__ = ["CodecSpec", "CODECS", "FrameWriter", "output_color", "check_container", "temporary_path_for"]
+__all__ = [
+    "CodecSpec",
+    "CODECS",
+    "FrameWriter",
+    "output_color",
+    "check_container",
+    "temporary_path_for",
+    "join_segments",
+]
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,17 @@ def _stream_arguments(
             args += ["-map", f"1:{stream.index}", f"-c:s:{kept}", "copy"]
         kept += 1
     return args
+
+
+def _explain_failure(stderr: str, returncode: int | None) -> str:
+    """FFmpeg's last word, with disk-full and file-size-limit failures said plainly."""
+    again = "then run again (--resume continues a segmented job)"
+    if returncode == -signal.SIGXFSZ or "File too large" in stderr:
+        return f"the file-size limit was reached; make room, {again}"
+    if "No space left on device" in stderr:
+        return f"the disk is full; free some space, {again}"
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else f"exit code {returncode}"
 
 
 class FrameWriter:
@@ -266,8 +286,7 @@ class FrameWriter:
         if self._process.poll() is None:
             self._process.wait(timeout=30)
         text = self._process.stderr.read().decode("utf-8", "replace").strip()
-        lines = [line for line in text.splitlines() if line.strip()]
-        return lines[-1] if lines else f"exit code {self._process.returncode}"
+        return _explain_failure(text, self._process.returncode)
 
     def _finish(self) -> int:
         assert self._process is not None and self._thread is not None
@@ -295,3 +314,53 @@ class FrameWriter:
             self.temporary.unlink(missing_ok=True)
             raise RestoreError(f"encoding {self.output.name} failed: {message}")
         os.replace(self.temporary, self.output)
+
+
+def _concat_entry(path: Path) -> str:
+    """One line of an FFmpeg concat list; a quote in the path is closed, escaped and reopened."""
+    quoted = str(path.resolve()).replace("'", "'\\''")
+    return f"file '{quoted}'\n"
+
+
+def join_segments(
+    parts: Sequence[Path],
+    output: Path,
+    codec: str,
+    source: Path | None = None,
+    audio: Sequence[StreamInfo] = (),
+    subtitles: Sequence[StreamInfo] = (),
+    start_offset: float = 0.0,
+) -> None:
+    """Concatenate encoded segments without re-encoding, mux the source's audio and subtitles.
+
+    The result appears at ``output`` only when complete.
+    """
+    container = _CONTAINER_FORMATS.get(output.suffix.lower(), "matroska")
+    temporary = temporary_path_for(output)
+    listing = output.with_name(f".{output.name}.segments-{os.getpid()}.txt")
+    listing.write_text("".join(_concat_entry(Path(part)) for part in parts))
+    command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    if abs(start_offset) > 1e-9:
+        command += ["-itsoffset", f"{start_offset:.6f}"]
+    command += ["-f", "concat", "-safe", "0", "-i", str(listing)]
+    with_source = source is not None and (len(audio) > 0 or len(subtitles) > 0)
+    if with_source:
+        command += ["-i", str(source)]
+    command += ["-map", "0:v:0", "-c:v", "copy"]
+    if with_source:
+        command += _stream_arguments(container, audio, subtitles)
+        command += ["-map_metadata", "1", "-map_chapters", "1"]
+    if container in ("mp4", "mov"):
+        command += ["-movflags", "+faststart"]
+        if codec == "h265":
+            command += ["-tag:v", "hvc1"]
+    command += ["-f", container, str(temporary)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
+        if result.returncode != 0:
+            reason = _explain_failure(result.stderr, result.returncode)
+            raise RestoreError(f"joining the segments of {output.name} failed: {reason}")
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+        listing.unlink(missing_ok=True)

@@ -217,10 +217,10 @@ def prepare_job(
 class _SourceWindow:
     """Random access to the few source frames the plan needs now, fed by a streaming reader."""
 
-    def __init__(self, frames: Iterator[np.ndarray]) -> None:
+    def __init__(self, frames: Iterator[np.ndarray], first_index: int = 0) -> None:
         self._frames = frames
         self._held: dict[int, np.ndarray] = {}
-        self._next_index = 0
+        self._next_index = first_index
         self._last: np.ndarray | None = None
 
     def get(self, index: int, keep_from: int) -> np.ndarray:
@@ -268,13 +268,24 @@ def _native_passthrough(job: PreparedJob) -> str | None:
     return None
 
 
-def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> JobReport:
+def run_job(
+    job: PreparedJob,
+    on_progress: ProgressCallback | None = None,
+    frame_range: tuple[int, int] | None = None,
+    output: Path | None = None,
+) -> JobReport:
     """Decode, process and encode ``job``; the output appears only when complete.
 
     Copy-only jobs (frame-rate change by duplication or decimation, codec change) move the
     source's own YUV planes from decoder to encoder; all others work in RGB.
+    ``frame_range`` (start, stop) encodes only those output frames, video only, to ``output``:
+    one segment of a long job (see :mod:`restore.resumable`).
     """
     config, media, timeline, plan, geometry = job.config, job.media, job.timeline, job.plan, job.geometry
+    segment = frame_range is not None
+    if frame_range is not None:
+        plan = plan.window(*frame_range)
+    first_frame = int(plan.sources[0]) if segment else 0
     started = time.perf_counter()
     pin_large_allocations_to_mmap()
     high_bit_depth = media.bit_depth > 8
@@ -282,9 +293,9 @@ def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> Jo
     color = output_color(media.color_space, media.color_primaries, canvas_h)
     native = _native_passthrough(job)
 
-    reader = open_reader(config.input, media, timeline, native=native is not None)
+    reader = open_reader(config.input, media, timeline, native=native is not None, first_frame=first_frame)
     writer = FrameWriter(
-        config.output,
+        output or config.output,
         canvas_w,
         canvas_h,
         plan.fps,
@@ -292,24 +303,25 @@ def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> Jo
         crf=config.crf,
         high_bit_depth=high_bit_depth,
         color=color,
-        source=config.input,
-        audio=media.audio,
-        subtitles=media.subtitles,
-        start_offset=plan.start_time,
+        source=None if segment else config.input,
+        audio=() if segment else media.audio,
+        subtitles=() if segment else media.subtitles,
+        start_offset=0.0 if segment else plan.start_time,
         sample_aspect=geometry.sample_aspect,
         native_pix_fmt=native,
     )
     with reader, writer:
         images: Iterator[np.ndarray] = iter(reader)
         if job.stages:
-            images = apply_stages(images, {c + 1 for c in job.shots.cuts}, list(job.stages))
-        window = _SourceWindow(images)
+            starts = {c + 1 - first_frame for c in job.shots.cuts}
+            images = apply_stages(images, starts, list(job.stages))
+        window = _SourceWindow(images, first_index=first_frame)
         if job.copies_only:
             done = _copy_frames(plan, window, writer, on_progress)
         else:
-            done = _process_frames(job, window, writer, on_progress)
+            done = _process_frames(job, plan, window, writer, on_progress)
     return JobReport(
-        output=config.output,
+        output=output or config.output,
         frames=done,
         interpolated=plan.interpolated_count,
         fps=plan.fps,
@@ -335,14 +347,18 @@ def _copy_frames(
 
 
 def _process_frames(
-    job: PreparedJob, window: _SourceWindow, writer: FrameWriter, on_progress: ProgressCallback | None
+    job: PreparedJob,
+    plan: FramePlan,
+    window: _SourceWindow,
+    writer: FrameWriter,
+    on_progress: ProgressCallback | None,
 ) -> int:
     """Interpolate, upscale and place every planned frame, pair by pair."""
     import torch
 
     from restore.frames import array_to_tensor, place_on_canvas
 
-    plan, geometry, device = job.plan, job.geometry, job.device
+    geometry, device = job.geometry, job.device
     interpolator, upscaler = job.interpolator, job.upscaler
     out_dtype = np.dtype(np.uint16) if job.media.bit_depth > 8 else np.dtype(np.uint8)
     if device is None:

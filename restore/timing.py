@@ -115,6 +115,16 @@ class FramePlan:
     def interpolated_count(self) -> int:
         return int((self.targets >= 0).sum())
 
+    def window(self, start: int, stop: int) -> FramePlan:
+        """Output frames [start, stop) only (for one segment of a long job)."""
+        return replace(
+            self,
+            times=self.times[start:stop],
+            sources=self.sources[start:stop],
+            targets=self.targets[start:stop],
+            phases=self.phases[start:stop],
+        )
+
     def nearest_copies(self) -> FramePlan:
         """The same timeline with every interpolated frame replaced by the nearer source frame."""
         pairs = self.targets >= 0

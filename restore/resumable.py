@@ -1,0 +1,100 @@
+"""Long jobs in segments, recorded in a journal, so an interrupted job resumes where it stopped."""
+
+from __future__ import annotations
+
+import time
+
+from restore.encode import join_segments
+from restore.errors import RestoreError
+from restore.pipeline import JobReport, PreparedJob, ProgressCallback, run_job
+from restore.segments import Journal, job_fingerprint, journal_path_for, parts_folder_for, plan_segments
+
+__all__ = ["run_resumable", "wants_segments"]
+
+
+def wants_segments(job: PreparedJob) -> bool:
+    """Segment when resuming was asked for, or when the output is longer than 1.5 segments."""
+    config = job.config
+    return config.resume or len(job.plan) / float(job.plan.fps) > 1.5 * config.segment_seconds
+
+
+def _open_journal(job: PreparedJob) -> Journal:
+    config, plan = job.config, job.plan
+    path = journal_path_for(config.output)
+    segments = plan_segments(
+        plan.sources,
+        plan.targets,
+        {c + 1 for c in job.shots.cuts},
+        round(config.segment_seconds * float(plan.fps)),
+        config.output.suffix,
+    )
+    fingerprint = job_fingerprint(config, config.input, len(plan))
+    fingerprint["segments"] = [[s.start, s.stop] for s in segments]
+    if path.exists():
+        if config.resume:
+            journal = Journal.load(path)
+            if journal.fingerprint != fingerprint:
+                raise RestoreError(
+                    f"{path.name} belongs to a different job (input or options changed); "
+                    "pass --overwrite to start over"
+                )
+            return journal
+        if not config.overwrite:
+            raise RestoreError(
+                f"an interrupted job left {path.name}: "
+                "pass --resume to continue it, or --overwrite to start over"
+            )
+        Journal.load(path).remove()
+    journal = Journal(path=path, fingerprint=fingerprint, segments=segments)
+    parts_folder_for(config.output).mkdir(exist_ok=True)
+    journal.save()
+    return journal
+
+
+def run_resumable(job: PreparedJob, on_progress: ProgressCallback | None = None) -> JobReport:
+    """Run ``job`` segment by segment, skipping the segments its journal already records."""
+    started = time.perf_counter()
+    config, plan = job.config, job.plan
+    journal = _open_journal(job)
+    total = len(plan)
+    done_before = 0
+    reused = 0
+    for segment in journal.segments:
+        if journal.is_complete(segment):
+            reused += 1
+        else:
+            offset = done_before
+
+            def progress(done: int, _total: int, offset: int = offset) -> None:
+                if on_progress is not None:
+                    on_progress(offset + done, total)
+
+            run_job(
+                job, progress, frame_range=(segment.start, segment.stop), output=journal.parts / segment.file
+            )
+            journal.mark_done(segment)
+        done_before += segment.stop - segment.start
+        if on_progress is not None:
+            on_progress(done_before, total)
+    join_segments(
+        [journal.parts / s.file for s in journal.segments],
+        config.output,
+        config.codec,
+        source=config.input,
+        audio=job.media.audio,
+        subtitles=job.media.subtitles,
+        start_offset=plan.start_time,
+    )
+    journal.remove()
+    return JobReport(
+        output=config.output,
+        frames=total,
+        interpolated=plan.interpolated_count,
+        fps=plan.fps,
+        duration=total / float(plan.fps),
+        seconds=time.perf_counter() - started,
+        cuts=job.shots.cuts,
+        repeats=int(job.shots.repeats.sum()),
+        size=job.geometry.canvas,
+        stage_reports=(f"segments: {len(journal.segments)}, {reused} reused from an earlier run",),
+    )

@@ -1,0 +1,161 @@
+"""Segments of a long job and the journal that makes it resumable.
+
+The output timeline is cut into segments of about ``segment_seconds`` (at a scene cut when one is
+near, so no temporal state crosses a boundary). Each segment is decoded from its first needed source
+frame (a frame-exact seek), processed and encoded on its own into a parts folder beside the output,
+then recorded in a JSON journal, written atomically. The final file joins the segments without
+re-encoding and muxes the source's audio and subtitles. A job killed at any point (SIGKILL included)
+resumes with ``--resume``, redoing only the segments the journal does not list as complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from restore.errors import RestoreError
+
+__all__ = ["Segment", "Journal", "plan_segments", "journal_path_for", "parts_folder_for", "job_fingerprint"]
+
+JOURNAL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Output frames [start, stop) of the plan, written to ``file`` (a name inside the parts folder)."""
+
+    index: int
+    start: int
+    stop: int
+    file: str
+
+
+def plan_segments(
+    sources: np.ndarray, targets: np.ndarray, shot_starts: set[int], frames_per_segment: int, suffix: str
+) -> list[Segment]:
+    """Cut output frames 0..M into segments of about ``frames_per_segment``, at shot starts when near.
+
+    sources, targets: the plan's (M,) arrays; shot_starts: source frames that begin a shot.
+    """
+    count = int(sources.shape[0])
+    frames_per_segment = max(1, int(frames_per_segment))
+    starts_here = [
+        k
+        for k in range(1, count)
+        if targets[k] < 0 and int(sources[k]) in shot_starts and sources[k - 1] < sources[k]
+    ]
+    bounds, position = [0], 0
+    while count - position > 1.5 * frames_per_segment:
+        ideal = position + frames_per_segment
+        near = [k for k in starts_here if abs(k - ideal) <= frames_per_segment // 4 and k > position]
+        cut = min(near, key=lambda k: abs(k - ideal)) if near else ideal
+        bounds.append(cut)
+        position = cut
+    bounds.append(count)
+    return [
+        Segment(index=i, start=a, stop=b, file=f"segment_{i:05d}{suffix}")
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]
+
+
+def journal_path_for(output: Path) -> Path:
+    return output.with_name(f"{output.name}.journal.json")
+
+
+def parts_folder_for(output: Path) -> Path:
+    return output.with_name(f"{output.name}.parts")
+
+
+def job_fingerprint(config: object, input_path: Path, frames: int) -> dict[str, object]:
+    """What must not change between a run and its resumption: the input file and every option."""
+    stat = input_path.stat()
+    options = {
+        key: repr(value)
+        for key, value in dataclasses.asdict(config).items()  # type: ignore[call-overload]
+        if key not in ("output", "overwrite", "resume", "input")
+    }
+    return {
+        "input": str(input_path.resolve()),
+        "input_size": stat.st_size,
+        "input_mtime_ns": stat.st_mtime_ns,
+        "frames": frames,
+        "options": options,
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class Journal:
+    """The record of a segmented job: its fingerprint, its segments and which are complete."""
+
+    path: Path
+    fingerprint: dict[str, object]
+    segments: list[Segment]
+    done: dict[int, dict[str, object]] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> Path:
+        return self.path.with_name(self.path.name.removesuffix(".journal.json") + ".parts")
+
+    def save(self) -> None:
+        """Write the journal atomically (a reader sees the old or the new one, never a mix)."""
+        payload = {
+            "version": JOURNAL_VERSION,
+            "fingerprint": self.fingerprint,
+            "segments": [dataclasses.asdict(s) for s in self.segments],
+            "done": {str(k): v for k, v in self.done.items()},
+        }
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_text(json.dumps(payload, indent=1))
+            with temporary.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.path)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            reason = error.strerror or error
+            raise RestoreError(f"cannot write the job journal {self.path}: {reason}") from None
+
+    @classmethod
+    def load(cls, path: Path) -> Journal:
+        try:
+            payload = json.loads(path.read_text())
+            if payload.get("version") != JOURNAL_VERSION:
+                raise ValueError("version")
+            segments = [Segment(**s) for s in payload["segments"]]
+            done = {int(k): v for k, v in payload["done"].items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            raise RestoreError(f"the job journal {path} is unreadable; start over with --overwrite") from None
+        return cls(path=path, fingerprint=payload["fingerprint"], segments=segments, done=done)
+
+    def is_complete(self, segment: Segment) -> bool:
+        """Recorded as done, and its file is still there with the recorded size and checksum."""
+        record = self.done.get(segment.index)
+        part = self.parts / segment.file
+        if record is None or not part.is_file() or part.stat().st_size != record.get("bytes"):
+            return False
+        return _sha256(part) == record.get("sha256")
+
+    def mark_done(self, segment: Segment) -> None:
+        part = self.parts / segment.file
+        self.done[segment.index] = {"bytes": part.stat().st_size, "sha256": _sha256(part)}
+        self.save()
+
+    def remove(self) -> None:
+        """Delete the journal and the parts folder (after a successful join, or to start over)."""
+        shutil.rmtree(self.parts, ignore_errors=True)
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,115 @@
+"""Segmented jobs: SIGKILL at any point and --resume gives the same film as an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from restore.probe import probe
+from restore.scan import scan_video
+from tests.conftest import audio_duration, decode_all, run_restore
+
+JOB = ("--fps", "30", "--interp", "blend", "--segment-seconds", "1", "-q")
+
+
+@pytest.fixture(scope="module")
+def clip(clip_factory):
+    return clip_factory("resume.mp4", rate="24", seconds=6.0, size="160x96")
+
+
+@pytest.fixture(scope="module")
+def reference(clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference") / "whole.mkv"
+    result = run_restore(clip, "-o", out, "--codec", "ffv1", "--fps", "30", "--interp", "blend", "-q")
+    assert result.returncode == 0, result.stderr
+    return decode_all(out)
+
+
+def _segments_done(journal: Path) -> int:
+    try:
+        return len(json.loads(journal.read_text())["done"])
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def _start(clip: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "restore", str(clip), "-o", str(out), *JOB, *extra]
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _kill_when(process: subprocess.Popen[str], journal: Path, segments_done: int) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None and _segments_done(journal) < segments_done:
+        time.sleep(0.02)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)  # the whole group: Python and its FFmpeg children
+    process.wait()
+
+
+@pytest.mark.parametrize("codec", ["ffv1", "h264"])
+def test_sigkill_at_three_points_then_resume(clip, reference, tmp_path, codec):
+    out = tmp_path / ("film.mkv" if codec == "ffv1" else "film.mp4")
+    journal = out.with_name(out.name + ".journal.json")
+    for segments_done in (0, 2, 4):  # during the first segment, after two, after four
+        process = _start(clip, out, "--codec", codec, *(("--resume",) if journal.exists() else ()))
+        _kill_when(process, journal, segments_done)
+        assert not out.exists(), "a killed job never leaves a final file"
+        assert journal.exists() and _segments_done(journal) >= 0, "the journal stays valid"
+    result = run_restore(clip, "-o", out, *JOB, "--codec", codec, "--resume")
+    assert result.returncode == 0, result.stderr
+    assert not journal.exists() and not out.with_name(out.name + ".parts").exists()
+    frames = decode_all(out)
+    if codec == "ffv1":
+        np.testing.assert_array_equal(frames, reference)
+    else:
+        assert len(frames) == len(reference)
+    assert scan_video(out).frame_count == len(reference)
+    assert abs(audio_duration(out) - audio_duration(clip)) <= 0.05
+
+
+def test_journal_guards(clip, tmp_path):
+    out = tmp_path / "film.mkv"
+    journal = out.with_name(out.name + ".journal.json")
+    process = _start(clip, out, "--codec", "ffv1")
+    _kill_when(process, journal, 1)
+    # a second run must not silently overwrite the interrupted one
+    result = run_restore(clip, "-o", out, *JOB, "--codec", "ffv1")
+    assert result.returncode == 2 and "--resume" in result.stderr
+    # resuming with other options is refused
+    result = run_restore(clip, "-o", out, *JOB, "--codec", "ffv1", "--scale", "2", "--resume")
+    assert result.returncode == 2 and "different job" in result.stderr
+    # --overwrite starts over
+    result = run_restore(clip, "-o", out, *JOB, "--codec", "ffv1", "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert probe(out).video.codec == "ffv1" and not journal.exists()
+
+
+def test_disk_full_then_resume(clip, reference, tmp_path):
+    out = tmp_path / "film.mkv"
+    journal = out.with_name(out.name + ".journal.json")
+    limit = 1024 * 1024  # room for a few of the 6 segments (2.5 MB in all), not the whole film
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    command = [sys.executable, "-m", "restore", str(clip), "-o", str(out), *JOB, "--codec", "ffv1"]
+    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=small_disk, timeout=300)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "limit" in lines[0] and "--resume" in lines[0]
+    assert not out.exists()
+    done = _segments_done(journal)
+    assert done >= 1, "the segments that fitted are recorded"
+    result = run_restore(clip, "-o", out, *JOB, "--codec", "ffv1", "--resume")
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(decode_all(out), reference)
