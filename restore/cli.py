@@ -8,9 +8,8 @@ usage prints one line on stderr and exits 2; ``--debug`` shows tracebacks.
 from __future__ import annotations
 
 import sys
-from fractions import Fraction
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -28,10 +27,13 @@ from rich.text import Text
 
 from restore.errors import RestoreError
 
+if TYPE_CHECKING:
+    from restore.config import RestoreConfig
+
 __all__ = ["app", "main"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bring old film back to life.")
-_SUBCOMMANDS = {"run", "pair", "models"}
+_SUBCOMMANDS = {"run", "pair", "models", "batch"}
 _stderr = Console(stderr=True)
 
 
@@ -73,25 +75,100 @@ def _root(
     """Bring old film back to life: interpolate, upscale and restore."""
 
 
+FpsOption = Annotated[
+    str | None, typer.Option("--fps", help="Output frame rate (60, 59.94, 30000/1001) [default: unchanged].")
+]
+ScaleOption = Annotated[float | None, typer.Option("--scale", help="Upscale factor [default: 1].")]
+SizeOption = Annotated[str | None, typer.Option("--size", help="Exact output size WxH, e.g. 3840x2160.")]
+FitOption = Annotated[str, typer.Option("--fit", help="With --size: pad (letterbox) or crop.")]
+InterpOption = Annotated[
+    str, typer.Option("--interp", help="Interpolation engine (classic, dain, blend, repeat).")
+]
+SrOption = Annotated[
+    str, typer.Option("--sr", help="Upscaler: lanczos, anime4k, a model file, or a chain a,b,c.")
+]
+TileOption = Annotated[
+    int | None, typer.Option("--tile", help="Upscaler tile size in pixels (0 = no tiling).")
+]
+CodecOption = Annotated[str, typer.Option("--codec", help="h264, h265, prores or ffv1.")]
+CrfOption = Annotated[int | None, typer.Option("--crf", help="Quality for h264/h265 (lower is better).")]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+DainWeightsOption = Annotated[
+    Path | None, typer.Option("--dain-weights", help="DAIN checkpoint (best.pth) for --interp dain.")
+]
+CleanOption = Annotated[
+    str | None,
+    typer.Option(
+        "--clean", help="Cleanup steps before everything else: deflicker,dust,scratches,denoise or all."
+    ),
+]
+SegmentOption = Annotated[
+    float,
+    typer.Option("--segment-seconds", help="Long outputs are made in segments of about this many seconds."),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+def _build_config(input: Path, output: Path | None, **options: object) -> RestoreConfig:
+    """The job description from command-line values (shared by ``run`` and ``batch``)."""
+    from restore.config import RestoreConfig, default_output_path
+    from restore.geometry import parse_size
+    from restore.shots import ShotSettings
+    from restore.timing import parse_frame_rate
+
+    fps, size, scale = options.pop("fps"), options.pop("size"), options.pop("scale")
+    try:
+        rate = parse_frame_rate(str(fps)) if fps is not None else None
+        exact_size = parse_size(str(size)) if size is not None else None
+    except ValueError as error:
+        raise RestoreError(str(error)) from None
+    if scale is not None and exact_size is not None:
+        raise RestoreError("--scale and --size cannot be used together")
+    if scale is not None and not 0 < float(scale) <= 16:  # type: ignore[arg-type]
+        raise RestoreError(f"--scale must be above 0 and at most 16, got {scale:g}")
+    interp = str(options.pop("interp"))
+    sr_options = {
+        key: options.pop(key) for key in ("tile", "half") if key in options and options[key] is not None
+    }
+    options = {key: value for key, value in options.items() if key not in ("tile", "half")}
+    clean = options.pop("clean", None)
+    color_ref = options.pop("color_ref", None)
+    codec = str(options.get("codec", "h264"))
+    shots = ShotSettings(
+        detect_cuts=bool(options.pop("cut_detection", True)),
+        detect_duplicates=bool(options.pop("repeat_detection", True)),
+        cut_ratio=float(options.pop("cut_threshold", 3.0)),  # type: ignore[arg-type]
+    )
+    return RestoreConfig(
+        input=input,
+        output=output if output is not None else default_output_path(input, codec),
+        fps=rate,
+        scale=scale,  # type: ignore[arg-type]
+        size=exact_size,
+        interp=interp,
+        interp_options=_engine_options(interp, options.pop("dain_weights", None)),  # type: ignore[arg-type]
+        sr_options=sr_options,
+        clean=tuple(step.strip() for step in str(clean).split(",") if step.strip()) if clean else (),
+        color_refs=tuple(color_ref or ()),  # type: ignore[arg-type]
+        shots=shots,
+        **options,  # type: ignore[arg-type]
+    )
+
+
 @app.command("run", help="Restore a film (the default command: `restore film.mp4 ...`).")
 def run_command(
     input: Annotated[Path, typer.Argument(help="The film to restore.", show_default=False)],
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Output file [default: INPUT.restored.mp4].")
     ] = None,
-    fps: Annotated[
-        str | None, typer.Option(help="Output frame rate (60, 59.94, 30000/1001) [default: unchanged].")
-    ] = None,
-    scale: Annotated[float | None, typer.Option(help="Upscale factor [default: 1].")] = None,
-    size: Annotated[str | None, typer.Option(help="Exact output size WxH, e.g. 3840x2160.")] = None,
-    fit: Annotated[str, typer.Option(help="With --size: pad (letterbox) or crop.")] = "pad",
-    interp: Annotated[
-        str, typer.Option(help="Interpolation engine (classic, dain, blend, repeat).")
-    ] = "classic",
-    sr: Annotated[
-        str, typer.Option(help="Upscaler: lanczos, anime4k, a model file, or a chain a,b,c.")
-    ] = "lanczos",
-    tile: Annotated[int | None, typer.Option(help="Upscaler tile size in pixels (0 = no tiling).")] = None,
+    fps: FpsOption = None,
+    scale: ScaleOption = None,
+    size: SizeOption = None,
+    fit: FitOption = "pad",
+    interp: InterpOption = "classic",
+    sr: SrOption = "lanczos",
+    tile: TileOption = None,
     half: Annotated[
         bool | None,
         typer.Option("--half/--no-half", help="fp16/bf16 for models on CUDA [default: when supported]."),
@@ -107,16 +184,11 @@ def run_command(
     colorize_engine: Annotated[
         str, typer.Option("--colorize-engine", help="auto, reference, eccv16, siggraph17 or ddcolor.")
     ] = "auto",
-    clean: Annotated[
-        str | None,
-        typer.Option(help="Cleanup steps before everything else: deflicker,dust,scratches,denoise or all."),
-    ] = None,
-    codec: Annotated[str, typer.Option(help="h264, h265, prores or ffv1.")] = "h264",
-    crf: Annotated[int | None, typer.Option(help="Quality for h264/h265 (lower is better).")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    dain_weights: Annotated[
-        Path | None, typer.Option("--dain-weights", help="DAIN checkpoint (best.pth) for --interp dain.")
-    ] = None,
+    clean: CleanOption = None,
+    codec: CodecOption = "h264",
+    crf: CrfOption = None,
+    device: DeviceOption = "auto",
+    dain_weights: DainWeightsOption = None,
     cut_detection: Annotated[
         bool, typer.Option("--cut-detection/--no-cut-detection", help="Never interpolate across scene cuts.")
     ] = True,
@@ -133,60 +205,18 @@ def run_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted job from its journal.")
     ] = False,
-    segment_seconds: Annotated[
-        float, typer.Option(help="Long outputs are made in segments of about this many seconds.")
-    ] = 60.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    segment_seconds: SegmentOption = 60.0,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
 ) -> None:
-    from restore.config import RestoreConfig, default_output_path
-    from restore.geometry import parse_size
+    options = dict(locals())  # every command-line value, by parameter name
+    for key in ("input", "output", "quiet", "debug"):
+        options.pop(key)
+    config = _build_config(input, output, **options)
+
     from restore.pipeline import check_job, prepare_job, run_job
     from restore.resumable import run_resumable, wants_segments
-    from restore.shots import ShotSettings
-    from restore.timing import parse_frame_rate
 
-    try:
-        rate: Fraction | None = parse_frame_rate(fps) if fps is not None else None
-        exact_size = parse_size(size) if size is not None else None
-    except ValueError as error:
-        raise RestoreError(str(error)) from None
-    if scale is not None and exact_size is not None:
-        raise RestoreError("--scale and --size cannot be used together")
-    if scale is not None and not 0 < scale <= 16:
-        raise RestoreError(f"--scale must be above 0 and at most 16, got {scale:g}")
-    interp_options = _engine_options(interp, dain_weights)
-    sr_options: dict[str, object] = {}
-    if tile is not None:
-        sr_options["tile"] = tile
-    if half is not None:
-        sr_options["half"] = half
-    config = RestoreConfig(
-        input=input,
-        output=output if output is not None else default_output_path(input, codec),
-        fps=rate,
-        scale=scale,
-        size=exact_size,
-        fit=fit,
-        interp=interp,
-        sr=sr,
-        colorize=colorize,
-        color_refs=tuple(color_ref or ()),
-        colorize_weights=colorize_weights,
-        colorize_engine=colorize_engine,
-        clean=tuple(step.strip() for step in clean.split(",") if step.strip()) if clean else (),
-        codec=codec,
-        crf=crf,
-        device=device,
-        overwrite=overwrite,
-        resume=resume,
-        segment_seconds=segment_seconds,
-        shots=ShotSettings(
-            detect_cuts=cut_detection, detect_duplicates=repeat_detection, cut_ratio=cut_threshold
-        ),
-        interp_options=interp_options,
-        sr_options=sr_options,
-    )
     checked = check_job(config)
     with _progress(quiet) as progress:
         scan_task = progress.add_task("analysing", total=None)
@@ -218,6 +248,72 @@ def _engine_options(interp: str, dain_weights: Path | None) -> dict[str, object]
     if interp != "dain":
         raise RestoreError("--dain-weights is only used with --interp dain")
     return {"weights": dain_weights}
+
+
+@app.command("batch", help="Restore many films on a Dask cluster (a local one by default); resumable.")
+def batch_command(
+    inputs: Annotated[list[Path] | None, typer.Argument(help="Films to restore.", show_default=False)] = None,
+    from_list: Annotated[
+        Path | None, typer.Option("--from", help="A text file with one film per line.")
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("-o", "--output-dir", help="Folder for the results.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of a running Dask scheduler, e.g. tcp://host:8786.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
+    retries: Annotated[int, typer.Option(help="Retries of a film whose worker failed.")] = 2,
+    gpus: Annotated[
+        float, typer.Option(help="GPU resource each task needs (workers: --resources GPU=1).")
+    ] = 0.0,
+    fps: FpsOption = None,
+    scale: ScaleOption = None,
+    size: SizeOption = None,
+    fit: FitOption = "pad",
+    interp: InterpOption = "classic",
+    sr: SrOption = "lanczos",
+    tile: TileOption = None,
+    clean: CleanOption = None,
+    codec: CodecOption = "h264",
+    crf: CrfOption = None,
+    device: DeviceOption = "auto",
+    dain_weights: DainWeightsOption = None,
+    segment_seconds: SegmentOption = 60.0,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
+) -> None:
+    from restore.batch import read_input_list, run_batch
+
+    files = list(inputs or []) + (read_input_list(from_list) if from_list is not None else [])
+    if not files:
+        raise RestoreError("restore batch: give input files or --from LIST")
+    if output_dir is None:
+        raise RestoreError("restore batch: -o OUTPUT_DIR is required")
+    if workers < 1:
+        raise RestoreError(f"--workers must be at least 1, got {workers}")
+    template = _build_config(
+        files[0], None, fps=fps, scale=scale, size=size, fit=fit, interp=interp, sr=sr, tile=tile,
+        clean=clean, codec=codec, crf=crf, device=device, dain_weights=dain_weights,
+        segment_seconds=segment_seconds,
+    )  # fmt: skip
+    with _progress(quiet) as progress:
+        task = progress.add_task("films", total=len(files))
+
+        def advance(done: int, _total: int, item: object) -> None:
+            progress.update(task, completed=done)
+            error = getattr(item, "error", None)
+            if error and not quiet:
+                progress.console.print(f"failed: {getattr(item, 'input', '?')}: {error}")
+
+        result = run_batch(
+            files, output_dir, template, scheduler=scheduler, workers=workers, retries=retries,
+            gpus_per_task=gpus, on_progress=advance,
+        )  # fmt: skip
+    if not quiet:
+        _stderr.print(f"{len(files) - result.failed} of {len(files)} films restored; report: {result.report}")
+    if result.failed:
+        sys.exit(3 if result.failed < len(files) else 2)
 
 
 def _parse_times(text: str) -> list[float]:
