@@ -1,9 +1,11 @@
 """Archival batches: many films on a Dask cluster (a LocalCluster by default), resumable.
 
-Each film is one Dask task that runs the segmented, journalled job of :mod:`restore.resumable`
-with ``--resume`` semantics, so a task that is retried (its worker died, the machine rebooted)
-continues from the segments already recorded instead of starting over. A film that fails
-(unreadable, corrupt) is reported and the others finish. A JSON report lists every film.
+Per film: one task analyses and plans it and opens its journal (:mod:`restore.resumable`, with
+``--resume`` semantics), then **one task per unfinished segment** renders it, anywhere on the
+cluster, and a last task joins the segments once they are all recorded. A task whose worker dies
+is run again elsewhere; a segment already recorded is never redone, so a batch interrupted as a
+whole also continues where it stopped. A film that fails (unreadable, corrupt) is reported and the
+others finish. A JSON report lists every film.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from restore.config import RestoreConfig, default_output_path
 from restore.errors import RestoreError
+from restore.segments import Segment
 
-__all__ = ["BatchItem", "BatchResult", "run_batch", "restore_one", "read_input_list"]
+if TYPE_CHECKING:
+    from restore.pipeline import PreparedJob
+
+__all__ = ["BatchItem", "BatchResult", "FilmWork", "run_batch", "read_input_list"]
 
 
 @dataclass(frozen=True)
@@ -55,28 +62,67 @@ def read_input_list(path: Path) -> list[Path]:
     return [p if p.is_absolute() else path.parent / p for p in map(Path, entries)]
 
 
-def restore_one(config: RestoreConfig) -> BatchItem:
-    """Restore one film as a batch task: segmented and resumable; errors become a report line."""
-    from restore.pipeline import prepare_job
-    from restore.resumable import run_resumable
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, RestoreError):
+        return str(error)
+    return traceback.format_exception_only(type(error), error)[-1].strip()
 
-    started = time.perf_counter()
-    try:
-        job = prepare_job(config)
-        report = run_resumable(job)
-        return BatchItem(
-            str(config.input),
-            str(report.output),
-            report.frames,
-            report.duration,
-            time.perf_counter() - started,
-            None,
-        )
-    except RestoreError as error:
-        return BatchItem(str(config.input), None, None, None, time.perf_counter() - started, str(error))
-    except Exception as error:  # noqa: BLE001 - one film's bug must not sink the batch
-        detail = traceback.format_exception_only(type(error), error)[-1].strip()
-        return BatchItem(str(config.input), None, None, None, time.perf_counter() - started, detail)
+
+@dataclass(frozen=True)
+class FilmWork:
+    """A film ready for its segments: the job as plain data, its journal and what is left to do."""
+
+    job: PreparedJob
+    journal: Path
+    pending: tuple[Segment, ...]
+
+
+def prepare_film(config: RestoreConfig) -> FilmWork:
+    """Task: analyse and plan one film, open (or resume) its journal, list its unfinished segments."""
+    from restore.pipeline import prepare_job, without_engines
+    from restore.resumable import open_journal
+
+    job = prepare_job(config)  # builds the engines once, so a bad option fails here, not per segment
+    journal = open_journal(job)
+    pending = tuple(s for s in journal.segments if not journal.is_complete(s))
+    return FilmWork(job=without_engines(job), journal=journal.path, pending=pending)
+
+
+# Per worker process: the last films' engines, so consecutive segments of a film reuse them.
+_WORKER_ENGINES: dict[str, PreparedJob] = {}
+
+
+def _with_engines(job: PreparedJob) -> PreparedJob:
+    from restore.pipeline import build_engines
+
+    key = repr(job.config)
+    if key not in _WORKER_ENGINES:
+        if len(_WORKER_ENGINES) >= 2:
+            _WORKER_ENGINES.pop(next(iter(_WORKER_ENGINES)))
+        _WORKER_ENGINES[key] = build_engines(job)
+    return _WORKER_ENGINES[key]
+
+
+def render_film_segment(work: FilmWork, segment: Segment) -> int:
+    """Task: one segment of one film (engines built once per worker and film)."""
+    from restore.resumable import render_segment
+    from restore.segments import Journal
+
+    return render_segment(_with_engines(work.job), Journal.load(work.journal), segment)
+
+
+def join_film(work: FilmWork, started: float, *segment_frames: int) -> BatchItem:
+    """Task: join a film's segments once they are all done."""
+    from restore.resumable import join_journal
+    from restore.segments import Journal
+
+    job = work.job
+    join_journal(job, Journal.load(work.journal))
+    frames = len(job.plan)
+    return BatchItem(
+        str(job.config.input), str(job.config.output), frames, frames / float(job.plan.fps),
+        time.time() - started, None,
+    )  # fmt: skip
 
 
 def _batch_config(template: RestoreConfig, source: Path, out_dir: Path) -> RestoreConfig:
@@ -120,31 +166,38 @@ def run_batch(
         )
     client = Client(cluster if cluster is not None else scheduler)
     items: dict[str, BatchItem] = {}
+    started = time.time()
     try:
         resources = {"GPU": gpus_per_task} if gpus_per_task > 0 else None
-        futures = {
-            client.submit(
-                restore_one,
-                _batch_config(template, Path(source), out_dir),
-                key=f"restore-{index}-{Path(source).name}",
-                retries=retries,
-                resources=resources,
-                pure=False,
-            ): str(source)
-            for index, source in enumerate(inputs)
+        options = {"retries": retries, "resources": resources, "pure": False}
+        prepared = {
+            client.submit(prepare_film, _batch_config(template, Path(source), out_dir), **options): str(
+                source
+            )
+            for source in inputs
         }
-        for done, future in enumerate(as_completed(futures), start=1):
-            source = futures[future]
+        joins: dict[object, str] = {}
+        pending = as_completed(list(prepared))
+        finished = 0
+        for future in pending:
+            source = prepared.get(future) or joins.get(future)
             try:
-                item = future.result()
-            except Exception as error:  # noqa: BLE001 - a task that failed even after its retries
-                detail = traceback.format_exception_only(type(error), error)[-1].strip()
-                item = BatchItem(
-                    source, None, None, None, 0.0, f"task failed after {retries} retries: {detail}"
-                )
-            items[source] = item
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - a film's failure is reported, the batch goes on
+                result = BatchItem(source, None, None, None, time.time() - started, _error_text(error))
+            if isinstance(result, FilmWork):  # analysed: now its segments, then the join
+                segment_futures = [
+                    client.submit(render_film_segment, result, segment, **options)
+                    for segment in result.pending
+                ]
+                join = client.submit(join_film, result, started, *segment_futures, **options)
+                joins[join] = source
+                pending.add(join)
+                continue
+            items[source] = result
+            finished += 1
             if on_progress is not None:
-                on_progress(done, len(futures), item)
+                on_progress(finished, len(inputs), result)
     finally:
         client.close()
         if cluster is not None:

@@ -6,6 +6,7 @@ source frames of the current pair and the frames in flight are held.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,8 @@ if TYPE_CHECKING:  # torch loads only when a job touches pixels
 __all__ = [
     "JobReport",
     "PreparedJob",
+    "build_engines",
+    "without_engines",
     "check_job",
     "prepare_job",
     "run_job",
@@ -81,15 +84,27 @@ class PreparedJob:
     stages: tuple[SourceStage, ...] = ()
 
     @property
+    def needs_upscaler(self) -> bool:
+        """Resizing, or an engine that is not plain Lanczos (a 1x cleanup model runs at the same size)."""
+        return (
+            self.geometry.inner != (self.timeline.width, self.timeline.height) or self.config.sr != "lanczos"
+        )
+
+    @property
     def copies_only(self) -> bool:
         """True when no pixel is changed: frames go from decoder to encoder untouched."""
         return (
-            not self.stages
-            and self.interpolator is None
-            and self.upscaler is None
+            self.plan.interpolated_count == 0
+            and not self.needs_upscaler
+            and not (self.config.clean or self.config.colorize)
             and self.geometry.canvas == (self.timeline.width, self.timeline.height)
             and self.geometry.offset == (0, 0)
         )
+
+    @property
+    def has_engines(self) -> bool:
+        """Whether the engines this job needs are built (they are dropped to ship a job to a worker)."""
+        return self.copies_only or self.device is not None
 
 
 def check_device_name(name: str) -> None:
@@ -194,24 +209,33 @@ def prepare_job(
     )
     if config.interp == "repeat":
         plan = plan.nearest_copies()  # the repeat engine is pure frame selection: no pixels touched
-    interpolator = upscaler = device = None
-    stages: list[SourceStage] = []
-    needs_upscaler = geometry.inner != (timeline.width, timeline.height) or config.sr != "lanczos"
-    if plan.interpolated_count > 0 or needs_upscaler or config.clean or config.colorize:
-        device = resolve_device(config.device)
+    job = PreparedJob(config, media, timeline, shots, plan, geometry, None, None, None)
+    return build_engines(job)
+
+
+def build_engines(job: PreparedJob) -> PreparedJob:
+    """The job with the engines it needs built on its device (nothing for a copy-only job)."""
+    if job.has_engines:
+        return job
+    config = job.config
+    device = resolve_device(config.device)
+    interpolator = upscaler = None
     try:
-        if device is not None:
-            stages = create_source_stages(config, device)
-        if plan.interpolated_count > 0:
+        stages = create_source_stages(config, device)
+        if job.plan.interpolated_count > 0:
             interpolator = create_interpolator(config.interp, device=device, **config.interp_options)
-        # any engine but plain Lanczos also runs at the source size (a 1x cleanup model, say)
-        if needs_upscaler:
+        if job.needs_upscaler:
             upscaler = create_upscaler(config.sr, device=device, **config.sr_options)
     except ValueError as error:
         raise RestoreError(str(error)) from None
-    return PreparedJob(
-        config, media, timeline, shots, plan, geometry, device, interpolator, upscaler, tuple(stages)
+    return dataclasses.replace(
+        job, device=device, interpolator=interpolator, upscaler=upscaler, stages=tuple(stages)
     )
+
+
+def without_engines(job: PreparedJob) -> PreparedJob:
+    """The job as plain data (analysis and plan), to ship to another process or machine."""
+    return dataclasses.replace(job, device=None, interpolator=None, upscaler=None, stages=())
 
 
 class _SourceWindow:
@@ -281,6 +305,7 @@ def run_job(
     ``frame_range`` (start, stop) encodes only those output frames, video only, to ``output``:
     one segment of a long job (see :mod:`restore.resumable`).
     """
+    job = build_engines(job)
     config, media, timeline, plan, geometry = job.config, job.media, job.timeline, job.plan, job.geometry
     segment = frame_range is not None
     if frame_range is not None:

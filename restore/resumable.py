@@ -7,9 +7,16 @@ import time
 from restore.encode import join_segments
 from restore.errors import RestoreError
 from restore.pipeline import JobReport, PreparedJob, ProgressCallback, run_job
-from restore.segments import Journal, job_fingerprint, journal_path_for, parts_folder_for, plan_segments
+from restore.segments import (
+    Journal,
+    Segment,
+    job_fingerprint,
+    journal_path_for,
+    parts_folder_for,
+    plan_segments,
+)
 
-__all__ = ["run_resumable", "wants_segments"]
+__all__ = ["run_resumable", "wants_segments", "open_journal", "render_segment", "join_journal"]
 
 
 def wants_segments(job: PreparedJob) -> bool:
@@ -18,7 +25,7 @@ def wants_segments(job: PreparedJob) -> bool:
     return config.resume or len(job.plan) / float(job.plan.fps) > 1.5 * config.segment_seconds
 
 
-def _open_journal(job: PreparedJob) -> Journal:
+def open_journal(job: PreparedJob) -> Journal:
     config, plan = job.config, job.plan
     path = journal_path_for(config.output)
     segments = plan_segments(
@@ -51,11 +58,39 @@ def _open_journal(job: PreparedJob) -> Journal:
     return journal
 
 
+def render_segment(
+    job: PreparedJob, journal: Journal, segment: Segment, on_progress: ProgressCallback | None = None
+) -> int:
+    """Make one segment's file and record it as done; returns its frame count."""
+    run_job(job, on_progress, frame_range=(segment.start, segment.stop), output=journal.parts / segment.file)
+    journal.mark_done(segment)
+    return segment.stop - segment.start
+
+
+def join_journal(job: PreparedJob, journal: Journal) -> None:
+    """Join every segment into the final file (audio and subtitles muxed), then drop the journal."""
+    missing = [s.index for s in journal.segments if not journal.is_complete(s)]
+    if missing:
+        raise RestoreError(
+            f"segments {missing} of {job.config.output.name} are not complete; run again with --resume"
+        )
+    join_segments(
+        [journal.parts / s.file for s in journal.segments],
+        job.config.output,
+        job.config.codec,
+        source=job.config.input,
+        audio=job.media.audio,
+        subtitles=job.media.subtitles,
+        start_offset=job.plan.start_time,
+    )
+    journal.remove()
+
+
 def run_resumable(job: PreparedJob, on_progress: ProgressCallback | None = None) -> JobReport:
     """Run ``job`` segment by segment, skipping the segments its journal already records."""
     started = time.perf_counter()
     config, plan = job.config, job.plan
-    journal = _open_journal(job)
+    journal = open_journal(job)
     total = len(plan)
     done_before = 0
     reused = 0
@@ -76,16 +111,7 @@ def run_resumable(job: PreparedJob, on_progress: ProgressCallback | None = None)
         done_before += segment.stop - segment.start
         if on_progress is not None:
             on_progress(done_before, total)
-    join_segments(
-        [journal.parts / s.file for s in journal.segments],
-        config.output,
-        config.codec,
-        source=config.input,
-        audio=job.media.audio,
-        subtitles=job.media.subtitles,
-        start_offset=plan.start_time,
-    )
-    journal.remove()
+    join_journal(job, journal)
     return JobReport(
         output=config.output,
         frames=total,

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -98,14 +98,31 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text)
+        with temporary.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        reason = error.strerror or error
+        raise RestoreError(f"cannot write the job journal {path}: {reason}") from None
+
+
 @dataclass
 class Journal:
-    """The record of a segmented job: its fingerprint, its segments and which are complete."""
+    """The record of a segmented job: its fingerprint, its segments and which are complete.
+
+    The journal file holds the fingerprint and the segment list; each finished segment gets a small
+    ``<segment>.done`` record beside its file, written atomically once the segment file is in place.
+    Workers finishing segments of one film at the same time therefore never write the same file.
+    """
 
     path: Path
     fingerprint: dict[str, object]
     segments: list[Segment]
-    done: dict[int, dict[str, object]] = field(default_factory=dict)
 
     @property
     def parts(self) -> Path:
@@ -117,18 +134,8 @@ class Journal:
             "version": JOURNAL_VERSION,
             "fingerprint": self.fingerprint,
             "segments": [dataclasses.asdict(s) for s in self.segments],
-            "done": {str(k): v for k, v in self.done.items()},
         }
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            temporary.write_text(json.dumps(payload, indent=1))
-            with temporary.open("rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except OSError as error:
-            temporary.unlink(missing_ok=True)
-            reason = error.strerror or error
-            raise RestoreError(f"cannot write the job journal {self.path}: {reason}") from None
+        _write_atomically(self.path, json.dumps(payload, indent=1))
 
     @classmethod
     def load(cls, path: Path) -> Journal:
@@ -137,23 +144,32 @@ class Journal:
             if payload.get("version") != JOURNAL_VERSION:
                 raise ValueError("version")
             segments = [Segment(**s) for s in payload["segments"]]
-            done = {int(k): v for k, v in payload["done"].items()}
         except (OSError, ValueError, KeyError, TypeError):
             raise RestoreError(f"the job journal {path} is unreadable; start over with --overwrite") from None
-        return cls(path=path, fingerprint=payload["fingerprint"], segments=segments, done=done)
+        return cls(path=path, fingerprint=payload["fingerprint"], segments=segments)
+
+    def _record(self, segment: Segment) -> Path:
+        return self.parts / f"{segment.file}.done"
 
     def is_complete(self, segment: Segment) -> bool:
         """Recorded as done, and its file is still there with the recorded size and checksum."""
-        record = self.done.get(segment.index)
         part = self.parts / segment.file
-        if record is None or not part.is_file() or part.stat().st_size != record.get("bytes"):
+        try:
+            record = json.loads(self._record(segment).read_text())
+        except (OSError, ValueError):
+            return False
+        if not part.is_file() or part.stat().st_size != record.get("bytes"):
             return False
         return _sha256(part) == record.get("sha256")
 
+    def completed(self) -> list[int]:
+        """Indices of the segments recorded as done (without re-checking their files)."""
+        return [s.index for s in self.segments if self._record(s).is_file()]
+
     def mark_done(self, segment: Segment) -> None:
         part = self.parts / segment.file
-        self.done[segment.index] = {"bytes": part.stat().st_size, "sha256": _sha256(part)}
-        self.save()
+        record = {"bytes": part.stat().st_size, "sha256": _sha256(part)}
+        _write_atomically(self._record(segment), json.dumps(record))
 
     def remove(self) -> None:
         """Delete the journal and the parts folder (after a successful join, or to start over)."""

@@ -35,10 +35,13 @@ def reference(clip, tmp_path_factory):
 
 
 def _segments_done(journal: Path) -> int:
+    """Segments recorded as done, or -1 when the journal is missing or unreadable."""
     try:
-        return len(json.loads(journal.read_text())["done"])
+        json.loads(journal.read_text())["segments"]
     except (OSError, ValueError, KeyError):
         return -1
+    parts = journal.with_name(journal.name.removesuffix(".journal.json") + ".parts")
+    return len(list(parts.glob("*.done")))
 
 
 def _start(clip: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
