@@ -162,7 +162,12 @@ def run_batch(
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+            resources={"GPU": 1} if gpus_per_task > 0 else None,  # the local workers share this machine's GPU
         )
     client = Client(cluster if cluster is not None else scheduler)
     items: dict[str, BatchItem] = {}
