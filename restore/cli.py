@@ -106,6 +106,31 @@ SegmentOption = Annotated[
     float,
     typer.Option("--segment-seconds", help="Long outputs are made in segments of about this many seconds."),
 ]
+HalfOption = Annotated[
+    bool | None,
+    typer.Option("--half/--no-half", help="fp16/bf16 for models on CUDA [default: when supported]."),
+]
+ColorizeOption = Annotated[bool, typer.Option("--colorize", help="Colourise black-and-white film.")]
+ColorRefOption = Annotated[
+    list[Path] | None,
+    typer.Option("--color-ref", help="Colour reference image or folder (repeatable) for --colorize."),
+]
+ColorizeWeightsOption = Annotated[
+    Path | None, typer.Option("--colorize-weights", help="Checkpoint of a learned colouriser.")
+]
+ColorizeEngineOption = Annotated[
+    str, typer.Option("--colorize-engine", help="auto, reference, eccv16, siggraph17 or ddcolor.")
+]
+CutDetectionOption = Annotated[
+    bool, typer.Option("--cut-detection/--no-cut-detection", help="Never interpolate across scene cuts.")
+]
+RepeatDetectionOption = Annotated[
+    bool,
+    typer.Option("--repeat-detection/--no-repeat-detection", help="Find repeated frames (telecine, twos)."),
+]
+CutThresholdOption = Annotated[
+    float, typer.Option("--cut-threshold", help="Cut sensitivity: a cut's difference over the local median.")
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
@@ -169,38 +194,19 @@ def run_command(
     interp: InterpOption = "classic",
     sr: SrOption = "lanczos",
     tile: TileOption = None,
-    half: Annotated[
-        bool | None,
-        typer.Option("--half/--no-half", help="fp16/bf16 for models on CUDA [default: when supported]."),
-    ] = None,
-    colorize: Annotated[bool, typer.Option("--colorize", help="Colourise black-and-white film.")] = False,
-    color_ref: Annotated[
-        list[Path] | None,
-        typer.Option("--color-ref", help="Colour reference image or folder (repeatable) for --colorize."),
-    ] = None,
-    colorize_weights: Annotated[
-        Path | None, typer.Option("--colorize-weights", help="Checkpoint of a learned colouriser.")
-    ] = None,
-    colorize_engine: Annotated[
-        str, typer.Option("--colorize-engine", help="auto, reference, eccv16, siggraph17 or ddcolor.")
-    ] = "auto",
+    half: HalfOption = None,
+    colorize: ColorizeOption = False,
+    color_ref: ColorRefOption = None,
+    colorize_weights: ColorizeWeightsOption = None,
+    colorize_engine: ColorizeEngineOption = "auto",
     clean: CleanOption = None,
     codec: CodecOption = "h264",
     crf: CrfOption = None,
     device: DeviceOption = "auto",
     dain_weights: DainWeightsOption = None,
-    cut_detection: Annotated[
-        bool, typer.Option("--cut-detection/--no-cut-detection", help="Never interpolate across scene cuts.")
-    ] = True,
-    repeat_detection: Annotated[
-        bool,
-        typer.Option(
-            "--repeat-detection/--no-repeat-detection", help="Find repeated frames (telecine, twos)."
-        ),
-    ] = True,
-    cut_threshold: Annotated[
-        float, typer.Option(help="Cut sensitivity: a cut's difference over the local median.")
-    ] = 3.0,
+    cut_detection: CutDetectionOption = True,
+    repeat_detection: RepeatDetectionOption = True,
+    cut_threshold: CutThresholdOption = 3.0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted job from its journal.")
@@ -274,15 +280,37 @@ def batch_command(
     interp: InterpOption = "classic",
     sr: SrOption = "lanczos",
     tile: TileOption = None,
+    half: HalfOption = None,
+    colorize: ColorizeOption = False,
+    color_ref: ColorRefOption = None,
+    colorize_weights: ColorizeWeightsOption = None,
+    colorize_engine: ColorizeEngineOption = "auto",
     clean: CleanOption = None,
     codec: CodecOption = "h264",
     crf: CrfOption = None,
     device: DeviceOption = "auto",
     dain_weights: DainWeightsOption = None,
+    cut_detection: CutDetectionOption = True,
+    repeat_detection: RepeatDetectionOption = True,
+    cut_threshold: CutThresholdOption = 3.0,
     segment_seconds: SegmentOption = 60.0,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
+    options = dict(locals())  # every command-line value, by parameter name
+    for key in (
+        "inputs",
+        "from_list",
+        "output_dir",
+        "scheduler",
+        "workers",
+        "retries",
+        "gpus",
+        "quiet",
+        "debug",
+    ):
+        options.pop(key)
+
     from restore.batch import read_input_list, run_batch
 
     files = list(inputs or []) + (read_input_list(from_list) if from_list is not None else [])
@@ -292,11 +320,7 @@ def batch_command(
         raise RestoreError("restore batch: -o OUTPUT_DIR is required")
     if workers < 1:
         raise RestoreError(f"--workers must be at least 1, got {workers}")
-    template = _build_config(
-        files[0], None, fps=fps, scale=scale, size=size, fit=fit, interp=interp, sr=sr, tile=tile,
-        clean=clean, codec=codec, crf=crf, device=device, dain_weights=dain_weights,
-        segment_seconds=segment_seconds,
-    )  # fmt: skip
+    template = _build_config(files[0], None, **options)
     with _progress(quiet) as progress:
         task = progress.add_task("films", total=len(files))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import resource
 import signal
 import subprocess
@@ -49,22 +50,29 @@ def _start(clip: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def _kill_when(process: subprocess.Popen[str], journal: Path, segments_done: int) -> None:
+def _kill_when(
+    process: subprocess.Popen[str], journal: Path, segments_done: int, jitter: float = 0.0
+) -> None:
+    """SIGKILL the job once ``segments_done`` segments are recorded, plus ``jitter`` seconds."""
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None and _segments_done(journal) < segments_done:
         time.sleep(0.02)
-    if process.poll() is None:
+    time.sleep(jitter)
+    killed = process.poll() is None
+    if killed:
         os.killpg(process.pid, signal.SIGKILL)  # the whole group: Python and its FFmpeg children
     process.wait()
+    return killed
 
 
 @pytest.mark.parametrize("codec", ["ffv1", "h264"])
 def test_sigkill_at_three_points_then_resume(clip, reference, tmp_path, codec):
     out = tmp_path / ("film.mkv" if codec == "ffv1" else "film.mp4")
     journal = out.with_name(out.name + ".journal.json")
+    jitter = random.Random(f"resume-{codec}")  # random kill points, the same on every run
     for segments_done in (0, 2, 4):  # during the first segment, after two, after four
         process = _start(clip, out, "--codec", codec, *(("--resume",) if journal.exists() else ()))
-        _kill_when(process, journal, segments_done)
+        _kill_when(process, journal, segments_done, jitter.uniform(0.0, 0.4))
         assert not out.exists(), "a killed job never leaves a final file"
         assert journal.exists() and _segments_done(journal) >= 0, "the journal stays valid"
     result = run_restore(clip, "-o", out, *JOB, "--codec", codec, "--resume")
