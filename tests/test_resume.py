@@ -52,7 +52,7 @@ def _start(clip: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
 
 def _kill_when(
     process: subprocess.Popen[str], journal: Path, segments_done: int, jitter: float = 0.0
-) -> None:
+) -> bool:
     """SIGKILL the job once ``segments_done`` segments are recorded, plus ``jitter`` seconds."""
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None and _segments_done(journal) < segments_done:
@@ -72,11 +72,14 @@ def test_sigkill_at_three_points_then_resume(clip, reference, tmp_path, codec):
     jitter = random.Random(f"resume-{codec}")  # random kill points, the same on every run
     for segments_done in (0, 2, 4):  # during the first segment, after two, after four
         process = _start(clip, out, "--codec", codec, *(("--resume",) if journal.exists() else ()))
-        _kill_when(process, journal, segments_done, jitter.uniform(0.0, 0.4))
+        if not _kill_when(process, journal, segments_done, jitter.uniform(0.0, 0.2)):
+            assert process.returncode == 0  # it finished before the kill landed: nothing left to resume
+            break
         assert not out.exists(), "a killed job never leaves a final file"
         assert journal.exists() and _segments_done(journal) >= 0, "the journal stays valid"
-    result = run_restore(clip, "-o", out, *JOB, "--codec", codec, "--resume")
-    assert result.returncode == 0, result.stderr
+    if not out.exists():
+        result = run_restore(clip, "-o", out, *JOB, "--codec", codec, "--resume")
+        assert result.returncode == 0, result.stderr
     assert not journal.exists() and not out.with_name(out.name + ".parts").exists()
     frames = decode_all(out)
     if codec == "ffv1":
