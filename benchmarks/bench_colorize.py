@@ -34,7 +34,7 @@ from restore.colorize.evaluate import (  # noqa: E402
 )
 from restore.colorize.lab import rgb_to_lab  # noqa: E402
 from restore.colorize.learned import LearnedColorizer  # noqa: E402
-from restore.colorize.reference import ColorReference, ReferenceColorizer  # noqa: E402
+from restore.colorize.reference import ColorReference, ReferenceColorizer, ReferenceSettings  # noqa: E402
 from restore.colorize.zhang import ECCV16Colorizer, SIGGRAPH17Colorizer  # noqa: E402
 
 VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
@@ -96,8 +96,12 @@ def timing(frames: int = 5) -> list[str]:
     }
     lab = {size: [rgb_to_lab(frame) for frame in clip] for size, clip in clips.items()}
     engines = {
-        "reference": lambda size: ReferenceColorizer(
+        "reference (levin spread, default)": lambda size: ReferenceColorizer(
             [ColorReference(lab[size][0][..., 0], lab[size][0][..., 1:])]
+        ),
+        "reference (affine spread)": lambda size: ReferenceColorizer(
+            [ColorReference(lab[size][0][..., 0], lab[size][0][..., 1:])],
+            ReferenceSettings(spread_method="affine"),
         ),
         "eccv16 + stabilisation (random weights)": lambda size: LearnedColorizer(
             ECCV16Colorizer(), torch.device("cpu")

@@ -9,7 +9,10 @@ from restore.cleanup import DegradationSettings, degrade_clip
 
 def _frames(count: int = 12) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
-    return [np.full((90, 120, 3), 100 + 5 * (i % 3), np.uint8) + rng.integers(0, 20, (90, 120, 3), dtype=np.uint8) for i in range(count)]
+    return [
+        np.full((90, 120, 3), 100 + 5 * (i % 3), np.uint8) + rng.integers(0, 20, (90, 120, 3), dtype=np.uint8)
+        for i in range(count)
+    ]
 
 
 def test_same_seed_same_damage_other_seed_other_damage():
@@ -33,15 +36,23 @@ def test_all_off_is_identity():
 
 def test_truth_matches_the_damage():
     frames = _frames(40)
-    only_dust = DegradationSettings(flicker_gain=0, flicker_offset=0, flicker_tilt=0, scratch_rate=0, grain=0, dust_per_mpx=400)
+    only_dust = DegradationSettings(
+        flicker_gain=0, flicker_offset=0, flicker_tilt=0, scratch_rate=0, grain=0, dust_per_mpx=400
+    )
     out, damage = degrade_clip(frames, seed=3, settings=only_dust)
-    for damaged, clean, labels, visible in zip(out, frames, damage.speck_labels, damage.visible_specks, strict=True):
+    for damaged, clean, labels, visible in zip(
+        out, frames, damage.speck_labels, damage.visible_specks, strict=True
+    ):
         changed = np.abs(damaged.astype(int) - clean).max(axis=2) > 0
         assert not (changed & (labels == 0) & ~_near(labels > 0)).any()  # nothing changed away from specks
         for label in visible:
-            assert np.abs(damaged[labels == label].astype(int) - clean[labels == label]).mean() >= 0.08 * 255 - 1
+            assert (
+                np.abs(damaged[labels == label].astype(int) - clean[labels == label]).mean() >= 0.08 * 255 - 1
+            )
     assert sum(len(v) for v in damage.visible_specks) > 40
-    only_scratch = DegradationSettings(flicker_gain=0, flicker_offset=0, flicker_tilt=0, dust_per_mpx=0, grain=0, scratch_rate=0.5)
+    only_scratch = DegradationSettings(
+        flicker_gain=0, flicker_offset=0, flicker_tilt=0, dust_per_mpx=0, grain=0, scratch_rate=0.5
+    )
     out, damage = degrade_clip(frames, seed=3, settings=only_scratch)
     for damaged, clean, columns in zip(out, frames, damage.scratch_columns, strict=True):
         change = np.abs(damaged.astype(int) - clean).mean(axis=(0, 2))

@@ -12,12 +12,22 @@ import cv2
 import numpy as np
 import pytest
 
-from restore.cleanup import CleanupSettings, CleanupStage, clean_frames, degrade_clip
-from restore.cleanup.evaluate import clip_psnr, ffmpeg_deflicker_hqdn3d, flicker_figure, read_clip, temporal_median
+from restore.cleanup import CleanupSettings, CleanupStage, degrade_clip
+from restore.cleanup.evaluate import (
+    clip_psnr,
+    ffmpeg_deflicker_hqdn3d,
+    flicker_figure,
+    read_clip,
+    temporal_median,
+)
 from restore.stages import SourceFrame
-from tests.conftest import run_restore, shared_file
+from tests.conftest import decode_all, ffmpeg, run_restore, shared_file
 
-CLIPS = {"carphone": ("carphone.mp4", 0, 40, None), "bedroom": ("bedroom.mp4", 0, 30, 480), "bikes": ("bikes.mp4", 140, 30, None)}
+CLIPS = {
+    "carphone": ("carphone.mp4", 0, 40, None),
+    "bedroom": ("bedroom.mp4", 0, 30, 480),
+    "bikes": ("bikes.mp4", 140, 30, None),
+}
 
 
 @functools.cache
@@ -28,8 +38,10 @@ def _clip(name: str) -> tuple[list[np.ndarray], list[np.ndarray], object]:
     return clean, damaged, damage
 
 
-def _run(frames: list[np.ndarray], settings: CleanupSettings = CleanupSettings()) -> tuple[list[np.ndarray], CleanupStage]:
-    stage = CleanupStage(settings, keep_diagnostics=True)
+def _run(
+    frames: list[np.ndarray], settings: CleanupSettings | None = None
+) -> tuple[list[np.ndarray], CleanupStage]:
+    stage = CleanupStage(settings or CleanupSettings(), keep_diagnostics=True)
     out = [f.image for f in stage.process(SourceFrame(i, f, i == 0) for i, f in enumerate(frames))]
     return out, stage
 
@@ -43,7 +55,10 @@ def test_clean_all_beats_degraded_ffmpeg_and_median(name):
     degraded = clip_psnr(damaged, clean)
     ffmpeg_chain = clip_psnr(ffmpeg_deflicker_hqdn3d(damaged), clean)
     median = clip_psnr(temporal_median(damaged), clean)
-    print(f"{name}: degraded {degraded:.2f} ffmpeg {ffmpeg_chain:.2f} median {median:.2f} ours {ours:.2f} | {stage.report()}")
+    print(
+        f"{name}: degraded {degraded:.2f} ffmpeg {ffmpeg_chain:.2f} median {median:.2f} ours {ours:.2f}",
+        stage.report(),
+    )
     assert ours >= degraded + 5.0
     assert ours >= ffmpeg_chain + 2.5
     assert ours >= median + 1.5
@@ -58,7 +73,11 @@ def test_dust_recall_and_false_detections(name):
     masks = dict(stage.masks)
     hits = total = 0
     for index, (labels, visible) in enumerate(zip(damage.speck_labels, damage.visible_specks, strict=True)):
-        filled = cv2.dilate(masks[index].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 if index in masks else None
+        filled = (
+            cv2.dilate(masks[index].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            if index in masks
+            else None
+        )
         for label in visible:
             total += 1
             hits += filled is not None and filled[labels == label].mean() >= 0.5
@@ -77,7 +96,9 @@ def test_scratch_columns_are_found():
     found = dict(stage.spans_found)
     truth = sum(len(c) for c in damage.scratch_columns)
     hit = sum(
-        any(x0 - 2 <= x <= x1 + 2 for x0, x1 in found.get(i, [])) for i, cols in enumerate(damage.scratch_columns) for x in cols
+        any(x0 - 2 <= x <= x1 + 2 for x0, x1 in found.get(i, []))
+        for i, cols in enumerate(damage.scratch_columns)
+        for x in cols
     )
     print(f"scratches found {hit}/{truth}")
     assert truth > 0 and hit >= 0.7 * truth
@@ -85,20 +106,11 @@ def test_scratch_columns_are_found():
 
 @pytest.mark.slow
 def test_cli_clean_all_on_a_real_clip(tmp_path):
-    from tests.conftest import decode_all
-
-    source = tmp_path / "carphone.mp4"
-    import subprocess
-
-    from restore.ffmpeg import ffmpeg_exe
-
-    subprocess.run(
-        [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(shared_file("video", "carphone.mp4")), "-frames:v", "30",
-         "-c:v", "ffv1", "-an", str(source.with_suffix(".mkv"))],
-        check=True,
-    )  # fmt: skip
-    source = source.with_suffix(".mkv")
-    output = tmp_path / "out.mkv"
+    source, output = tmp_path / "carphone.mkv", tmp_path / "out.mkv"
+    carphone = str(shared_file("video", "carphone.mp4"))
+    ffmpeg(
+        "-i", carphone, "-frames:v", "30", "-c:v", "ffv1", "-an", str(source)
+    )  # lossless: decoded == source
     result = run_restore(source, "-o", output, "--codec", "ffv1", "--clean", "all")
     assert result.returncode == 0, result.stderr
     before, after = decode_all(source), decode_all(output)

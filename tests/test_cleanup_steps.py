@@ -1,4 +1,4 @@
-"""Cleanup steps on small synthetic clips with known truth: each step alone, the stage's streaming contract."""
+"""Cleanup steps on small synthetic clips with known truth; the stage's streaming contract."""
 
 from __future__ import annotations
 
@@ -25,10 +25,14 @@ from restore.cleanup.stage import _windows
 from restore.stages import SourceFrame
 
 
-def moving_texture(count: int = 10, height: int = 72, width: int = 96, speed: float = 1.0) -> list[np.ndarray]:
+def moving_texture(
+    count: int = 10, height: int = 72, width: int = 96, speed: float = 1.0
+) -> list[np.ndarray]:
     """A smooth random texture panning right by ``speed`` px per frame: (H,W,3) uint8."""
     rng = np.random.default_rng(3)
-    big = cv2.GaussianBlur(rng.random((height + 8, width + 8 + int(speed * count) + 8, 3)).astype(np.float32), (0, 0), 2.5)
+    big = cv2.GaussianBlur(
+        rng.random((height + 8, width + 8 + int(speed * count) + 8, 3)).astype(np.float32), (0, 0), 2.5
+    )
     big = (big - big.min()) / (big.max() - big.min()) * 0.7 + 0.15
     frames = []
     for t in range(count):
@@ -51,7 +55,10 @@ def test_windows_never_cross_a_shot_start():
             self.index, self.shot_start = index, shot_start
 
     records = [R(i, i in (0, 4)) for i in range(7)]
-    seen = [(c.index, [p.index for p in past], [f.index for f in future]) for c, past, future in _windows(iter(records), 2, 2)]
+    seen = [
+        (c.index, [p.index for p in past], [f.index for f in future])
+        for c, past, future in _windows(iter(records), 2, 2)
+    ]
     assert [s[0] for s in seen] == list(range(7))
     assert seen[3] == (3, [1, 2], [])
     assert seen[4] == (4, [], [5, 6])
@@ -73,7 +80,9 @@ def test_stage_keeps_frames_order_count_and_dtype():
 
 def test_deflicker_removes_gain_and_offset_flicker():
     clean = moving_texture(16)
-    damaged, damage = degrade_clip(clean, seed=5, settings=DegradationSettings(scratch_rate=0, dust_per_mpx=0, grain=0))
+    damaged, damage = degrade_clip(
+        clean, seed=5, settings=DegradationSettings(scratch_rate=0, dust_per_mpx=0, grain=0)
+    )
     out = deflicker_frames(damaged)
     assert flicker_figure(out) < flicker_figure(damaged) / 5
     assert clip_psnr(out, clean) > clip_psnr(damaged, clean) + 6
@@ -81,7 +90,9 @@ def test_deflicker_removes_gain_and_offset_flicker():
 
 def test_deflicker_keeps_a_fade():
     clean = moving_texture(16)
-    fade = [np.clip(f.astype(np.float32) * (1.0 - 0.04 * t), 0, 255).astype(np.uint8) for t, f in enumerate(clean)]
+    fade = [
+        np.clip(f.astype(np.float32) * (1.0 - 0.04 * t), 0, 255).astype(np.uint8) for t, f in enumerate(clean)
+    ]
     out = deflicker_frames(fade)
     means_in = np.array([f.mean() for f in fade])
     means_out = np.array([f.mean() for f in out])
@@ -90,7 +101,9 @@ def test_deflicker_keeps_a_fade():
 
 def test_dust_is_found_and_filled_and_motion_is_left_alone():
     clean = moving_texture(8, speed=2.0)
-    assert not any(detect_dust(*(f.astype(np.float32).mean(axis=2) / 255 for f in clean[2:5]), 0.004).any() for _ in [0])
+    lumas = [f.astype(np.float32).mean(axis=2) / 255 for f in clean]
+    # real motion, not compensated at all (references 4 px either way): they disagree, nothing is flagged
+    assert not detect_dust(lumas[3], lumas[1], lumas[5], noise_sigma=0.004).any()
     damaged = [f.copy() for f in clean]
     cv2.circle(damaged[4], (40, 30), 2, (10, 10, 10), -1)  # dark speck on frame 4 only
     cv2.circle(damaged[4], (70, 50), 3, (250, 250, 250), -1)  # bright blob
@@ -126,7 +139,11 @@ def test_scratch_detection_and_fill():
 def test_denoise_reduces_grain_and_keep_grain_restores_it():
     clean = moving_texture(8)
     grainy, _ = degrade_clip(
-        clean, seed=2, settings=DegradationSettings(flicker_gain=0, flicker_offset=0, flicker_tilt=0, scratch_rate=0, dust_per_mpx=0)
+        clean,
+        seed=2,
+        settings=DegradationSettings(
+            flicker_gain=0, flicker_offset=0, flicker_tilt=0, scratch_rate=0, dust_per_mpx=0
+        ),
     )
     smooth = denoise_frames(grainy)
     kept = denoise_frames(grainy, CleanupSettings(keep_grain=0.5))
@@ -148,3 +165,28 @@ def test_settings_are_checked():
         CleanupSettings(keep_grain=2.0)
     with pytest.raises(ValueError, match="--clean"):
         CleanupSettings(steps=("vacuum",))
+
+
+def test_repair_flow_and_confirm_dust():
+    from restore.cleanup.dust import confirm_dust
+    from restore.cleanup.motion import lands_inside, repair_flow
+
+    flow = np.zeros((40, 50, 2), np.float32)
+    flow[..., 0], flow[..., 1] = 1.5, -0.7
+    hole = np.zeros((40, 50), bool)
+    hole[10:16, 10:17] = True
+    broken = flow.copy()
+    broken[hole] = (9.0, 9.0)
+    assert np.abs(repair_flow(broken, hole) - flow).max() < 1e-4
+    assert lands_inside(flow)[20, 20] and not lands_inside(flow)[:, -1].any()
+
+    now = np.full((40, 50), 0.5, np.float32)
+    fill = now.copy()
+    now[5:8, 5:8] = 0.05  # a speck: dark against its ring, its fill blends in
+    now[20:40, 20:45] = 0.9  # an object continuing beyond the detected part
+    fill[20:40, 20:45] = 0.5
+    detected = np.zeros((40, 50), bool)
+    detected[5:8, 5:8] = True
+    detected[25:28, 30:33] = True  # only part of the object was flagged
+    kept = confirm_dust(now, fill, detected)
+    assert kept[6, 6] and not kept[26, 31]

@@ -7,8 +7,8 @@ import pytest
 
 from restore.colorize.evaluate import chroma_error, naive_propagation, static_copy
 from restore.colorize.lab import from_unit_float, lab_to_rgb, merge_lab, rgb_to_lab
-from restore.colorize.reference import ColorReference, ReferenceColorizer
-from restore.colorize.spread import spread_chroma
+from restore.colorize.reference import ColorReference, ReferenceColorizer, ReferenceSettings
+from restore.colorize.spread import solve_chroma_levin, spread_chroma
 from restore.colorize.temporal import warp
 
 
@@ -56,6 +56,21 @@ def test_spread_fills_holes_along_edges():
     assert chroma_error(blurred[10:30, 20:40], chroma[10:30, 20:40]) > 10.0
 
 
+def test_levin_solver_fills_holes_along_edges():
+    lightness = np.full((40, 60), 30.0, np.float32)
+    lightness[:, 30:] = 70.0
+    chroma = np.zeros((40, 60, 2), np.float32)
+    chroma[:, :30] = (40.0, -20.0)
+    chroma[:, 30:] = (-30.0, 50.0)
+    confidence = np.ones((40, 60), np.float32)
+    confidence[10:30, 20:40] = 0.0
+    corrupted = np.where(confidence[..., None] > 0, chroma, 0.0).astype(np.float32)
+    solved = solve_chroma_levin(lightness, corrupted, confidence)
+    assert chroma_error(solved[10:30, 20:40], chroma[10:30, 20:40]) < 3.0
+    flat = solve_chroma_levin(np.full_like(lightness, 50.0), corrupted, confidence)  # no edge to follow
+    assert chroma_error(flat[10:30, 20:40], chroma[10:30, 20:40]) > 10.0
+
+
 def test_spread_of_nothing_trusted_is_finite():
     out = spread_chroma(
         np.full((16, 16), 50.0, np.float32), np.ones((16, 16, 2), np.float32), np.zeros((16, 16))
@@ -73,11 +88,13 @@ def _run(colorizer: ReferenceColorizer, lightness: np.ndarray) -> np.ndarray:
     return np.stack([colorizer.colorize(frame) for frame in lightness])
 
 
-def test_tracker_follows_a_pan_without_drift():
+@pytest.mark.parametrize("spread_method", ["affine", "levin"])
+def test_tracker_follows_a_pan_without_drift(spread_method):
     offsets = [3 * i for i in range(12)]
     lab = _pan_clip(offsets)
     lightness, reference_chroma = lab[..., 0], lab[0, ..., 1:]
-    ours = _run(ReferenceColorizer([ColorReference(lightness[0], reference_chroma)]), lightness)
+    settings = ReferenceSettings(spread_method=spread_method)
+    ours = _run(ReferenceColorizer([ColorReference(lightness[0], reference_chroma)], settings), lightness)
     static = static_copy(lightness, reference_chroma)
     for index, offset in enumerate(offsets[1:], start=1):  # only what the reference shows can be known
         seen = slice(0, 96 - offset)
@@ -132,3 +149,5 @@ def test_best_reference_is_chosen_and_shots_reset():
 def test_no_reference_is_a_value_error():
     with pytest.raises(ValueError, match="--color-ref"):
         ReferenceColorizer([])
+    with pytest.raises(ValueError, match="spread_method"):
+        ReferenceSettings(spread_method="magic")

@@ -16,6 +16,7 @@ from restore.colorize.zhang import (
     load_zhang_state_dict,
 )
 from restore.config import RestoreConfig
+from restore.stages import SourceFrame
 
 # a sample of the official checkpoints' keys and shapes (richzhang/colorization, colorizers/*.py); the tensor
 # counts (without num_batches_tracked) are counted by hand from the official layer lists: ECCV16 has 23
@@ -148,4 +149,10 @@ def test_weights_file_drives_the_auto_engine(tmp_path, monkeypatch):
     config = RestoreConfig(input=tmp_path / "in.mp4", output=tmp_path / "o.mp4", colorize=True,
                            colorize_weights=tmp_path / "w.pth")  # fmt: skip
     stage = create_colorize_stage(config, torch.device("cpu"))
-    assert "eccv16" in stage.report()
+    grey = np.repeat(
+        np.linspace(0, 255, 32 * 48, dtype=np.float32).reshape(32, 48, 1).astype(np.uint8), 3, axis=2
+    )
+    frames = [SourceFrame(i, grey, i == 0) for i in range(2)]
+    out = list(stage.process(iter(frames)))
+    assert [f.image.shape for f in out] == [(32, 48, 3)] * 2 and out[0].image.dtype == np.uint8
+    assert stage.report().startswith("colorize: eccv16 (w.pth)") and "2 frames in 1 shots" in stage.report()

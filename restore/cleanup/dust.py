@@ -13,7 +13,19 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["detect_dust", "fill_dust"]
+__all__ = ["dust_candidates", "detect_dust", "confirm_dust", "fill_dust"]
+
+
+def dust_candidates(
+    luma_now: np.ndarray, luma_ref_a: np.ndarray, luma_ref_b: np.ndarray, level: float
+) -> np.ndarray:
+    """(H,W) bool: pixels beyond both references in the same direction by more than ``level``.
+
+    No agreement test: these are the places whose flow may have been misled by the defect itself.
+    """
+    above = np.minimum(luma_now - luma_ref_a, luma_now - luma_ref_b)
+    below = np.minimum(luma_ref_a - luma_now, luma_ref_b - luma_now)
+    return np.maximum(above, below) > level
 
 
 def detect_dust(
@@ -37,7 +49,12 @@ def detect_dust(
     below = np.minimum(cv2.erode(luma_ref_a, kernel) - luma_now, cv2.erode(luma_ref_b, kernel) - luma_now)
     smaller = np.maximum(above, below)
     same_sign = smaller > 0
-    agree = np.abs(luma_ref_a - luma_ref_b) < np.maximum(0.25 * smaller, 0.5 * strong)
+    # the references agree when their 3x3 ranges overlap or nearly do (misregistration tolerated)
+    gap = np.maximum(
+        cv2.erode(luma_ref_a, kernel) - cv2.dilate(luma_ref_b, kernel),
+        cv2.erode(luma_ref_b, kernel) - cv2.dilate(luma_ref_a, kernel),
+    )
+    agree = gap < np.maximum(0.25 * smaller, 0.5 * strong)
     seeds = same_sign & agree & (smaller > strong)
     if not seeds.any():
         return seeds
@@ -46,6 +63,36 @@ def detect_dust(
     for _ in range(3):  # hysteresis: grow the seeds over their soft, weaker edges
         grown = (cv2.dilate(grown.astype(np.uint8), kernel) > 0) & (weak | grown)
     return grown
+
+
+def confirm_dust(
+    luma_now: np.ndarray, luma_fill: np.ndarray, mask: np.ndarray, ratio: float = 0.5
+) -> np.ndarray:
+    """Keep the detected spots that the fill makes fit their surroundings.
+
+    A speck stands out from the ring of pixels around it and its fill blends in; a piece of a moving
+    object that motion compensation missed continues into its ring, so the fill stands out instead.
+    A connected spot is kept when ``|mean fill − mean ring| < ratio · |mean now − mean ring|``.
+    luma_now, luma_fill: (H,W) float32; mask: (H,W) bool. Returns the (H,W) bool mask of kept spots.
+    """
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    spread = cv2.dilate(labels.astype(np.float32), np.ones((5, 5), np.uint8)).astype(np.int32)
+    ring = (spread > 0) & (cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) == 0)
+    ring_labels = np.where(ring, spread, 0).ravel()
+
+    def means(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+        sums = np.bincount(where, weights=values.ravel().astype(np.float64), minlength=count)
+        hits = np.bincount(where, minlength=count)
+        return sums / np.maximum(hits, 1)
+
+    flat = labels.ravel()
+    ring_mean = means(luma_now, ring_labels)
+    now_mean, fill_mean = means(luma_now, flat), means(luma_fill, flat)
+    keep = np.abs(fill_mean - ring_mean) < ratio * np.abs(now_mean - ring_mean)
+    keep[0] = False
+    return keep[labels]
 
 
 def fill_dust(

@@ -34,7 +34,7 @@ def clip_psnr(frames: list[np.ndarray], reference: list[np.ndarray]) -> float:
 
 
 def flicker_figure(frames: list[np.ndarray], trend_sigma: float = 5.0) -> float:
-    """Std (in 8-bit levels) of per-frame mean luma after removing the clip's slow trend (Gaussian, frames)."""
+    """Std (8-bit levels) of per-frame mean luma after removing the clip's slow trend (Gaussian, frames)."""
     means = np.array([float((f.astype(np.float64) @ np.array([0.299, 0.587, 0.114])).mean()) for f in frames])
     t = np.arange(len(means), dtype=np.float64)
     weights = np.exp(-0.5 * ((t[:, None] - t[None, :]) / trend_sigma) ** 2)

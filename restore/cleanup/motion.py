@@ -22,6 +22,8 @@ __all__ = [
     "warp",
     "flow_validity",
     "compose_flows",
+    "repair_flow",
+    "lands_inside",
     "CLEANUP_FLOW_SETTINGS",
 ]
 
@@ -114,3 +116,38 @@ def flow_validity(flow_ab: np.ndarray, flow_ba: np.ndarray) -> np.ndarray:
 def compose_flows(flow_ab: np.ndarray, flow_bc: np.ndarray) -> np.ndarray:
     """a→c from a→b and b→c: ``flow_ac(x) = flow_ab(x) + flow_bc(x + flow_ab(x))``; (H,W,2) float32."""
     return flow_ab + warp(flow_bc, flow_ab)
+
+
+def repair_flow(flow: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Replace the flow inside ``mask`` by the flow around it (normalised Gaussian convolution).
+
+    flow: (H,W,2) float32; mask: (H,W) bool, e.g. suspected dust whose own texture misled the flow.
+    Holes are filled from the nearest known flow at growing scales (σ = 3, 9, 27 px).
+    """
+    if not mask.any():
+        return flow
+    known = (~mask).astype(np.float32)
+    out = flow.copy()
+    todo = mask.copy()
+    for sigma in (3.0, 9.0, 27.0):
+        weight = cv2.GaussianBlur(known, (0, 0), sigma)
+        summed = cv2.GaussianBlur(flow * known[..., None], (0, 0), sigma)
+        reached = todo & (weight > 1e-3)
+        out[reached] = summed[reached] / weight[reached][:, None]
+        todo &= ~reached
+        if not todo.any():
+            break
+    return out
+
+
+def lands_inside(flow: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """(H,W) bool: where ``flow`` lands at least ``margin`` px inside the frame (not on replicated border)."""
+    height, width = flow.shape[:2]
+    grid_x, grid_y = _base_grid(height, width)
+    target_x, target_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+    return (
+        (target_x >= margin)
+        & (target_x <= width - 1 - margin)
+        & (target_y >= margin)
+        & (target_y <= height - 1 - margin)
+    )

@@ -10,12 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from restore.cleanup import deflicker as flicker
 from restore.cleanup.denoise import estimate_noise, temporal_denoise
-from restore.cleanup.dust import detect_dust, fill_dust
-from restore.cleanup.motion import compose_flows, flow_luma, flow_validity, luma, neighbour_flows, warp
+from restore.cleanup.dust import confirm_dust, detect_dust, dust_candidates, fill_dust
+from restore.cleanup.motion import (
+    compose_flows,
+    flow_luma,
+    flow_validity,
+    lands_inside,
+    luma,
+    neighbour_flows,
+    repair_flow,
+    warp,
+)
 from restore.cleanup.scratches import column_profile, fill_spans, find_scratch_spans, persistent_spans
 from restore.stages import SourceFrame
 
@@ -53,6 +63,7 @@ class CleanupSettings:
     flicker_window: float = 10.0
     dust_threshold: float = 2.5
     dust_min_contrast: float = 0.1
+    dust_confirm: bool = False
     denoise_strength: float = 1.0
     keep_grain: float = 0.0
     denoise_radius: int = 2
@@ -130,7 +141,7 @@ def _windows(
 def _neighbour(
     centre: FrameRecord, past: list[FrameRecord], future: list[FrameRecord], offset: int
 ) -> tuple[np.ndarray, np.ndarray, FrameRecord] | None:
-    """(flow centre→neighbour, validity, neighbour record) for offset ±1 or ±2, or None if outside the shot."""
+    """(flow centre→neighbour, validity, neighbour record) for offset ±1 or ±2; None outside the shot."""
     side = past[::-1] if offset < 0 else future
     steps = abs(offset)
     if len(side) < steps:
@@ -155,7 +166,7 @@ class CleanupStage:
     name = "clean"
 
     def __init__(self, settings: CleanupSettings = CleanupSettings(), keep_diagnostics: bool = False) -> None:
-        """keep_diagnostics: keep every dust mask and scratch span in ``masks``/``spans_found`` (short clips only)."""
+        """keep_diagnostics: keep every dust mask and scratch span (``masks``, ``spans_found``)."""
         self.settings = settings
         self.keep_diagnostics = keep_diagnostics
         self._counts = _Counters()
@@ -234,15 +245,15 @@ class CleanupStage:
 
     def _references(
         self, centre: FrameRecord, past: list[FrameRecord], future: list[FrameRecord]
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Two motion-compensated references (warped image, validity): the nearest one each side if possible."""
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, FrameRecord]]:
+        """Two motion-compensated references (warped image, validity, flow, record), one each side if any."""
         order = (-1, 1, -2, 2) if past and future else (1, 2) if future else (-1, -2)
         found = []
         for offset in order:
             neighbour = _neighbour(centre, past, future, offset)
             if neighbour is not None:
                 flow, valid, record = neighbour
-                found.append((warp(record.image, flow), valid))
+                found.append((warp(record.image, flow), valid, flow, record))
             if len(found) == 2:
                 break
         return found
@@ -251,19 +262,45 @@ class CleanupStage:
         for centre, past, future in _windows(records, 2, 2):
             references = self._references(centre, past, future)
             if len(references) == 2:
-                (ref_a, valid_a), (ref_b, valid_b) = references
+                (ref_a, valid_a, flow_a, record_a), (ref_b, valid_b, flow_b, record_b) = references
                 luma_now, luma_a, luma_b = luma(centre.image), luma(ref_a), luma(ref_b)
                 centre.noise = min(
                     estimate_noise(luma_now, luma_a, valid_a), estimate_noise(luma_now, luma_b, valid_b)
                 )
+                # a large speck can drag the flow with it: re-derive the flow there from its surroundings
+                level = max(
+                    self.settings.dust_threshold * centre.noise * np.sqrt(2.0),
+                    self.settings.dust_min_contrast,
+                )
+                suspects = dust_candidates(luma_now, luma_a, luma_b, level)
+                if suspects.any():
+                    region = cv2.dilate(suspects.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+                    ref_a = np.where(
+                        region[..., None], warp(record_a.image, repair_flow(flow_a, region)), ref_a
+                    )
+                    ref_b = np.where(
+                        region[..., None], warp(record_b.image, repair_flow(flow_b, region)), ref_b
+                    )
+                    luma_a, luma_b = luma(ref_a), luma(ref_b)
+                # at a shot's ends both references lie on one side, where motion alone can make a
+                # pixel differ from both alike: ask for twice the contrast and a spot that fits once filled
+                one_sided = not past or not future
                 mask = detect_dust(
                     luma_now,
                     luma_a,
                     luma_b,
                     centre.noise,
                     self.settings.dust_threshold,
-                    self.settings.dust_min_contrast,
+                    self.settings.dust_min_contrast * (1.5 if one_sided else 1.0),
                 )
+                # where a reference lands outside the frame (new picture entering at the border), as at a
+                # shot's ends, a spot must also fit its surroundings once filled
+                fill_luma = 0.5 * (luma_a + luma_b)
+                if one_sided or self.settings.dust_confirm:
+                    mask = confirm_dust(luma_now, fill_luma, mask)
+                else:
+                    inside = lands_inside(flow_a) & lands_inside(flow_b)
+                    mask = (mask & inside) | confirm_dust(luma_now, fill_luma, mask & ~inside)
                 if self.keep_diagnostics:
                     self.masks.append((centre.index, mask))
                 if mask.any():

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from restore.colorize.lab import lightness_to_uint8, rgb_to_lab
-from restore.colorize.spread import spread_chroma
+from restore.colorize.spread import solve_chroma_levin, spread_chroma
 from restore.colorize.temporal import MatchSettings, compose_flow, lightness_confidence, match, warp
 
 __all__ = ["ReferenceSettings", "ColorReference", "ReferenceColorizer", "match_tone"]
@@ -36,6 +36,8 @@ class ReferenceSettings:
     propagation_decay: confidence kept per frame by propagated chroma (older colour is trusted less).
     fusion_sharpness: exponent on the candidates' confidences when blending them (high = the best wins).
     filled_reliability: trust handed on for pixels whose colour came from the spread alone.
+    spread_method: "levin" (colorization by optimization, Levin et al. 2004, solved coarse to fine with Jacobi
+        iterations; the default) or "affine" (confidence-weighted local affine fit on a window pyramid).
     match_tone: map the chosen reference's lightness onto the shot's first frame by quantiles, so a
         reference whose grey tones differ from the film's (another print, another grey conversion)
         still matches.
@@ -49,11 +51,16 @@ class ReferenceSettings:
     fusion_sharpness: float = 4.0
     filled_reliability: float = 0.2
     match_tone: bool = True
+    spread_method: str = "levin"
     spread_radius: int = 2
     spread_eps: float = 1e-4
     spread_levels: int = 4
     keep_confident: float = 1.0
     match: MatchSettings = field(default_factory=MatchSettings)
+
+    def __post_init__(self) -> None:
+        if self.spread_method not in ("affine", "levin"):
+            raise ValueError(f"spread_method must be 'affine' or 'levin', not {self.spread_method!r}")
 
 
 @dataclass(frozen=True)
@@ -168,15 +175,20 @@ class ReferenceColorizer:
         fused = (np.stack([chroma for chroma, _ in candidates]) * weights[..., None]).sum(axis=0)
         fused /= weights.sum(axis=0)[..., None]
         self.mean_reference_confidence.append(float(to_reference_confidence.mean()))
-        chroma = spread_chroma(
-            lightness,
-            fused.astype(np.float32),
-            reliability.astype(np.float32),
-            radius=settings.spread_radius,
-            eps=settings.spread_eps,
-            levels=settings.spread_levels,
-            keep_confident=settings.keep_confident,
-        )
+        if settings.spread_method == "levin":
+            solved = solve_chroma_levin(lightness, fused.astype(np.float32), reliability.astype(np.float32))
+            keep = (settings.keep_confident * reliability)[..., None]
+            chroma = (keep * fused + (1.0 - keep) * solved).astype(np.float32)
+        else:
+            chroma = spread_chroma(
+                lightness,
+                fused.astype(np.float32),
+                reliability.astype(np.float32),
+                radius=settings.spread_radius,
+                eps=settings.spread_eps,
+                levels=settings.spread_levels,
+                keep_confident=settings.keep_confident,
+            )
         # what later frames inherit: spread-filled pixels keep a low, not zero, trust
         state_reliability = np.maximum(reliability, settings.filled_reliability).astype(np.float32)
         self._previous = (lightness, luma, chroma, state_reliability, to_reference.astype(np.float32))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["spread_chroma"]
+__all__ = ["spread_chroma", "solve_chroma_levin"]
 
 _TINY = 1e-6
 
@@ -87,3 +87,85 @@ def spread_chroma(
         keep = (keep_confident * confidence)[..., None]
         result = keep * chroma + (1.0 - keep) * result
     return result.astype(np.float32)
+
+
+def _neighbour_weights(
+    guide: np.ndarray, sigma_floor: float = 0.01, sigma_cap: float = 0.03
+) -> list[tuple[tuple[int, int], np.ndarray]]:
+    """Affinities to the 8 neighbours, exp(-(ΔL)² / 2σ²), σ the local lightness spread (Levin et al.)
+    clipped to [sigma_floor, sigma_cap] (guide units): uncapped, a hard edge raises its own σ and colour
+    leaks across it."""
+    mean = cv2.blur(guide, (3, 3), borderType=cv2.BORDER_REFLECT)
+    variance = np.clip(
+        cv2.blur(guide * guide, (3, 3), borderType=cv2.BORDER_REFLECT) - mean**2, sigma_floor**2, sigma_cap**2
+    )
+    padded = np.pad(guide, 1, mode="edge")
+    height, width = guide.shape
+    weights = []
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == 0 and dx == 0:
+                continue
+            neighbour = padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
+            weights.append(
+                ((dy, dx), np.exp(-((guide - neighbour) ** 2) / (2.0 * variance)).astype(np.float32))
+            )
+    return weights
+
+
+def _relax(
+    guide: np.ndarray, data: np.ndarray, data_weight: np.ndarray, start: np.ndarray, iterations: int
+) -> np.ndarray:
+    """Jacobi iterations of min Σ_r Σ_s w_rs (U_r − U_s)² + Σ_r c_r (U_r − u_r)² from ``start``."""
+    neighbours = _neighbour_weights(guide)
+    total = sum(weight for _, weight in neighbours) + data_weight
+    solution = start
+    height, width = guide.shape
+    for _ in range(iterations):
+        padded = np.pad(solution, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        accumulated = data * data_weight[..., None]
+        for (dy, dx), weight in neighbours:
+            accumulated = (
+                accumulated + weight[..., None] * padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
+            )
+        solution = accumulated / total[..., None]
+    return solution
+
+
+def solve_chroma_levin(
+    lightness: np.ndarray,
+    chroma: np.ndarray,
+    confidence: np.ndarray,
+    data_weight: float = 4.0,
+    iterations: int = 8,
+    coarse_iterations: int = 60,
+    min_side: int = 12,
+) -> np.ndarray:
+    """Colorization by optimization (Levin et al. 2004) with a coarse-to-fine (multigrid-style) Jacobi solver.
+
+    Minimises Σ_r Σ_s w_rs (U_r − U_s)² + data_weight · Σ_r c_r (U_r − u_r)² over 8-neighbourhoods, w_rs
+    from the film's lightness. Solved on a pyramid: many iterations on the coarsest level, then upsampled as
+    the start of a few iterations per finer level.
+    lightness: (H,W) L; chroma: (H,W,2) u; confidence: (H,W) c in [0, 1].
+    returns: (H,W,2) float32 U.
+    """
+    guide = (lightness / 100.0).astype(np.float32)
+    weight = (data_weight * confidence).astype(np.float32)
+    levels = [(guide, chroma.astype(np.float32), weight)]
+    while min(levels[-1][0].shape) // 2 >= min_side:
+        g, u, w = levels[-1]
+        size = (g.shape[1] // 2, g.shape[0] // 2)
+        w_small = cv2.resize(w, size, interpolation=cv2.INTER_AREA)
+        u_small = (
+            cv2.resize(u * w[..., None], size, interpolation=cv2.INTER_AREA)
+            / np.maximum(w_small, 1e-6)[..., None]
+        )
+        levels.append((cv2.resize(g, size, interpolation=cv2.INTER_AREA), u_small, w_small))
+    g, u, w = levels[-1]
+    total = max(float(w.sum()), 1e-6)
+    mean = (u * w[..., None]).reshape(-1, 2).sum(axis=0) / total
+    solution = _relax(g, u, w, np.broadcast_to(mean, u.shape).astype(np.float32), coarse_iterations)
+    for g, u, w in reversed(levels[:-1]):
+        start = cv2.resize(solution, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
+        solution = _relax(g, u, w, start, iterations)
+    return solution.astype(np.float32)

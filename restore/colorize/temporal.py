@@ -32,12 +32,15 @@ class MatchSettings:
     lightness_sigma: lightness residual (L units, 0..100) at which confidence falls to 1/e.
     consistency_sigma: forward-backward flow mismatch (pixels) at which confidence falls to 1/e.
     residual_blur: side (pixels) of the box filter that smooths the residual before scoring.
+    max_flow_side: flow is estimated on lightness shrunk to at most this many pixels on the longer side and
+        scaled back up (colour is smooth; flow on large frames is slow and no better for it).
     flow: DIS parameters.
     """
 
     lightness_sigma: float = 5.0
     consistency_sigma: float = 1.0
     residual_blur: int = 5
+    max_flow_side: int = 640
     flow: FlowSettings = FlowSettings()
 
 
@@ -90,12 +93,29 @@ def match(
 
     *_lightness: (H,W) float32 L in [0, 100]; *_luma: the same as (H,W) uint8 for the flow.
     """
-    flow_t2s, flow_s2t = estimate_bidirectional_flow(target_luma, source_luma, settings.flow)
+    flow_t2s, flow_s2t = _flow_both_ways(target_luma, source_luma, settings)
     round_trip = flow_t2s + warp(flow_s2t, flow_t2s)
     mismatch = np.sqrt((round_trip**2).sum(axis=-1))
     consistency = np.exp(-((mismatch / settings.consistency_sigma) ** 2))
     confidence = lightness_confidence(target_lightness, source_lightness, flow_t2s, settings) * consistency
     return Match(flow_t2s, confidence.astype(np.float32))
+
+
+def _flow_both_ways(
+    target_luma: np.ndarray, source_luma: np.ndarray, settings: MatchSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    height, width = target_luma.shape
+    factor = max(height, width) / settings.max_flow_side
+    if factor <= 1.0:
+        return estimate_bidirectional_flow(target_luma, source_luma, settings.flow)
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    small_target = cv2.resize(target_luma, size, interpolation=cv2.INTER_AREA)
+    small_source = cv2.resize(source_luma, size, interpolation=cv2.INTER_AREA)
+    flows = estimate_bidirectional_flow(small_target, small_source, settings.flow)
+    scale = np.array([width / size[0], height / size[1]], np.float32)
+    return tuple(  # type: ignore[return-value]
+        cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) * scale for flow in flows
+    )
 
 
 def lightness_confidence(

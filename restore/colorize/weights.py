@@ -80,8 +80,9 @@ def load_colorizer(path: Path, architecture: str | None = None) -> tuple[str, nn
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unreadable file is one clear user error
+        reason = f"{type(error).__name__}: {error}".splitlines()[0][:120]
         raise ValueError(
-            f"--colorize-weights: cannot read {path} as a weights-only checkpoint ({error})"
+            f"--colorize-weights: cannot read {path} as a weights-only checkpoint ({reason})"
         ) from None
     if not isinstance(state, dict):
         raise ValueError(f"--colorize-weights: {path} holds no state dict")
