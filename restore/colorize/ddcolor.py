@@ -27,8 +27,19 @@ class DDColorChroma(nn.Module):
 
         zeros = torch.zeros_like(lightness).expand(-1, 2, -1, -1)
         grey = kornia.color.lab_to_rgb(torch.cat([lightness, zeros], dim=1), clip=True)
+        # DDColor works at its fixed input size (as its own inference does): predict a,b there,
+        # then bring them back to the frame's size; the frame keeps its own lightness.
+        height, width = lightness.shape[-2:]
+        size = tuple(getattr(self.model, "input_size", (height, width)))
+        if size != (height, width):
+            grey = nn.functional.interpolate(grey, size=size, mode="bilinear", align_corners=False)
         colour = self.model(grey).clamp(0.0, 1.0)
-        return kornia.color.rgb_to_lab(colour)[:, 1:]
+        chroma = kornia.color.rgb_to_lab(colour)[:, 1:]
+        if size != (height, width):
+            chroma = nn.functional.interpolate(
+                chroma, size=(height, width), mode="bilinear", align_corners=False
+            )
+        return chroma
 
 
 def load_ddcolor(weights: Path | None) -> nn.Module:
@@ -47,7 +58,12 @@ def load_ddcolor(weights: Path | None) -> nn.Module:
     path = Path(weights).expanduser()
     if not path.is_file():
         raise ValueError(f"--colorize-weights: file not found: {path}")
-    descriptor = spandrel.ModelLoader().load_from_file(path)
+    try:
+        descriptor = spandrel.ModelLoader().load_from_file(path)
+    except Exception as error:  # noqa: BLE001 - spandrel raises several kinds for files it cannot use
+        raise ValueError(
+            f"--colorize-weights: {path.name} is not a model spandrel can load ({error})"
+        ) from None
     if (
         "ddcolor" not in type(descriptor.architecture).__name__.lower()
         and descriptor.architecture.id != "DDColor"
