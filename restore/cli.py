@@ -271,8 +271,9 @@ def batch_command(
     workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
     retries: Annotated[int, typer.Option(help="Retries of a film whose worker failed.")] = 2,
     gpus: Annotated[
-        float, typer.Option(help="GPU resource each task needs (workers: --resources GPU=1).")
-    ] = 0.0,
+        float | None,
+        typer.Option(help="GPU resource per task [default: 1 on a local cluster with a GPU, else 0]."),
+    ] = None,
     fps: FpsOption = None,
     scale: ScaleOption = None,
     size: SizeOption = None,
@@ -320,6 +321,8 @@ def batch_command(
         raise RestoreError("restore batch: -o OUTPUT_DIR is required")
     if workers < 1:
         raise RestoreError(f"--workers must be at least 1, got {workers}")
+    if gpus is None:  # a local cluster on a GPU machine: each task holds its worker's GPU slot
+        gpus = 1.0 if scheduler is None and device != "cpu" and _local_gpu() else 0.0
     template = _build_config(files[0], None, **options)
     with _progress(quiet) as progress:
         task = progress.add_task("films", total=len(files))
@@ -338,6 +341,12 @@ def batch_command(
         _stderr.print(f"{len(files) - result.failed} of {len(files)} films restored; report: {result.report}")
     if result.failed:
         sys.exit(3 if result.failed < len(files) else 2)
+
+
+def _local_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _parse_times(text: str) -> list[float]:

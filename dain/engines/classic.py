@@ -44,7 +44,7 @@ class ClassicSettings:
 
     flow: FlowSettings = field(default_factory=FlowSettings)
     visibility: VisibilitySettings = field(default_factory=VisibilitySettings)
-    max_analysis_pixels: int = 200_000
+    max_analysis_pixels: int = 120_000
     visibility_floor: float = 1e-3
     fallback_power: float = 0.3
     cubic: bool = True
