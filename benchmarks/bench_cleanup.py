@@ -29,6 +29,7 @@ from benchmarks._util import SHARED_VIDEO  # noqa: E402
 from restore.cleanup import CleanupSettings, CleanupStage, degrade_clip  # noqa: E402
 from restore.cleanup.evaluate import (  # noqa: E402
     clip_psnr,
+    dust_hits,
     ffmpeg_deflicker_hqdn3d,
     flicker_figure,
     read_clip,
@@ -51,17 +52,7 @@ def run_stage(
 
 def dust_scores(frames, clean, damage) -> tuple[float, float]:
     _, stage, _ = run_stage(frames, CleanupSettings(steps=("deflicker", "dust")))
-    masks = dict(stage.masks)
-    hits = total = 0
-    for index, (labels, visible) in enumerate(zip(damage.speck_labels, damage.visible_specks, strict=True)):
-        filled = (
-            cv2.dilate(masks[index].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-            if index in masks
-            else None
-        )
-        for label in visible:
-            total += 1
-            hits += filled is not None and filled[labels == label].mean() >= 0.5
+    hits, total = dust_hits(dict(stage.masks), damage.speck_labels, damage.visible_specks)
     _, clean_stage, _ = run_stage(clean, CleanupSettings(steps=("deflicker", "dust")))
     false_rate = float(np.mean([m.mean() for _, m in clean_stage.masks]))
     return hits / max(total, 1), false_rate

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import functools
 
-import cv2
 import numpy as np
 import pytest
 
 from restore.cleanup import CleanupSettings, CleanupStage, degrade_clip
 from restore.cleanup.evaluate import (
     clip_psnr,
+    dust_hits,
     ffmpeg_deflicker_hqdn3d,
     flicker_figure,
     read_clip,
@@ -70,17 +70,7 @@ def test_clean_all_beats_degraded_ffmpeg_and_median(name):
 def test_dust_recall_and_false_detections(name):
     clean, damaged, damage = _clip(name)
     _, stage = _run(damaged, CleanupSettings(steps=("deflicker", "dust")))
-    masks = dict(stage.masks)
-    hits = total = 0
-    for index, (labels, visible) in enumerate(zip(damage.speck_labels, damage.visible_specks, strict=True)):
-        filled = (
-            cv2.dilate(masks[index].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-            if index in masks
-            else None
-        )
-        for label in visible:
-            total += 1
-            hits += filled is not None and filled[labels == label].mean() >= 0.5
+    hits, total = dust_hits(dict(stage.masks), damage.speck_labels, damage.visible_specks)
     _, clean_stage = _run(clean, CleanupSettings(steps=("deflicker", "dust")))
     false_rate = np.mean([m.mean() for _, m in clean_stage.masks])
     print(f"{name}: dust recall {hits}/{total}, false detections {100 * false_rate:.3f} %")

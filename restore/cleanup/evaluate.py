@@ -7,13 +7,35 @@ Baselines: FFmpeg's own ``deflicker`` + ``hqdn3d`` chain, and a naive 3-frame te
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from restore.ffmpeg import ffmpeg_exe
 
 __all__ = ["psnr", "clip_psnr", "flicker_figure", "temporal_median", "ffmpeg_deflicker_hqdn3d", "read_clip"]
+
+
+def dust_hits(
+    masks: dict[int, np.ndarray], speck_labels: Sequence[np.ndarray], visible: Sequence
+) -> tuple[int, int]:
+    """(specks found, visible specks): a speck is found when half its pixels lie in the (3x3-dilated) mask.
+
+    masks: frame index -> (H,W) bool dust mask; speck_labels, visible: from :class:`Damage`.
+    """
+    hits = total = 0
+    for index, (labels, labels_visible) in enumerate(zip(speck_labels, visible, strict=True)):
+        filled = (
+            cv2.dilate(masks[index].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            if index in masks
+            else None
+        )
+        for label in labels_visible:
+            total += 1
+            hits += filled is not None and filled[labels == label].mean() >= 0.5
+    return hits, total
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
