@@ -125,13 +125,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def check_output_path(input_path: Path, output: Path, overwrite: bool) -> None:
+def check_output_path(input_path: Path, output: Path, overwrite: bool, resume: bool = False) -> None:
     """Refuse an output that would overwrite the input, an existing file, or an unwritable folder."""
     if output.resolve() == input_path.resolve():
         raise RestoreError(f"output is the input file itself: {output}")
     if output.is_dir():
         raise RestoreError(f"output is a folder, not a file: {output}")
-    if output.exists() and not overwrite:
+    # a segmented job killed after its final rename but before tidying its journal: --resume tidies it
+    finishing = resume and output.with_name(f"{output.name}.journal.json").exists()
+    if output.exists() and not overwrite and not finishing:
         raise RestoreError(f"output exists: {output} (pass --overwrite to replace it)")
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
@@ -157,7 +159,7 @@ def check_job(config: RestoreConfig) -> MediaInfo:
         )
     check_device_name(config.device)
     media = probe(config.input)
-    check_output_path(config.input, config.output, config.overwrite)
+    check_output_path(config.input, config.output, config.overwrite, config.resume)
     try:
         plan_geometry(
             (media.coded_width, media.coded_height),

@@ -92,6 +92,20 @@ def run_resumable(job: PreparedJob, on_progress: ProgressCallback | None = None)
     config, plan = job.config, job.plan
     journal = open_journal(job)
     total = len(plan)
+    if config.output.exists() and all(journal.is_complete(s) for s in journal.segments):
+        journal.remove()  # joined and renamed before an interruption: only the tidying was left
+        return JobReport(
+            output=config.output,
+            frames=total,
+            interpolated=plan.interpolated_count,
+            fps=plan.fps,
+            duration=total / float(plan.fps),
+            seconds=time.perf_counter() - started,
+            cuts=job.shots.cuts,
+            repeats=int(job.shots.repeats.sum()),
+            size=job.geometry.canvas,
+            stage_reports=("segments: all complete and joined before; journal removed",),
+        )
     done_before = 0
     reused = 0
     for segment in journal.segments:

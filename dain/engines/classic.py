@@ -88,7 +88,7 @@ class ClassicInterpolator:
         if not limit or height * width <= limit:
             return height, width
         scale = math.sqrt(limit / (height * width))
-        return max(16, round(height * scale)), max(16, round(width * scale))
+        return max(16, math.floor(height * scale)), max(16, math.floor(width * scale))
 
     def analyse(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PairAnalysis:
         """Per-pair work: flows both ways and visibility on the analysis grid. frames: (3,H,W)."""
