@@ -86,26 +86,30 @@ def join_journal(job: PreparedJob, journal: Journal) -> None:
     journal.remove()
 
 
+def _whole_job_report(job: PreparedJob, started: float, note: str) -> JobReport:
+    total = len(job.plan)
+    return JobReport(
+        output=job.config.output,
+        frames=total,
+        interpolated=job.plan.interpolated_count,
+        fps=job.plan.fps,
+        duration=total / float(job.plan.fps),
+        seconds=time.perf_counter() - started,
+        cuts=job.shots.cuts,
+        repeats=int(job.shots.repeats.sum()),
+        size=job.geometry.canvas,
+        stage_reports=(note,),
+    )
+
+
 def run_resumable(job: PreparedJob, on_progress: ProgressCallback | None = None) -> JobReport:
     """Run ``job`` segment by segment, skipping the segments its journal already records."""
     started = time.perf_counter()
-    config, plan = job.config, job.plan
     journal = open_journal(job)
-    total = len(plan)
-    if config.output.exists() and all(journal.is_complete(s) for s in journal.segments):
+    total = len(job.plan)
+    if job.config.output.exists() and all(journal.is_complete(s) for s in journal.segments):
         journal.remove()  # joined and renamed before an interruption: only the tidying was left
-        return JobReport(
-            output=config.output,
-            frames=total,
-            interpolated=plan.interpolated_count,
-            fps=plan.fps,
-            duration=total / float(plan.fps),
-            seconds=time.perf_counter() - started,
-            cuts=job.shots.cuts,
-            repeats=int(job.shots.repeats.sum()),
-            size=job.geometry.canvas,
-            stage_reports=("segments: all complete and joined before; journal removed",),
-        )
+        return _whole_job_report(job, started, "segments: all complete and joined before; journal removed")
     done_before = 0
     reused = 0
     for segment in journal.segments:
@@ -118,23 +122,11 @@ def run_resumable(job: PreparedJob, on_progress: ProgressCallback | None = None)
                 if on_progress is not None:
                     on_progress(offset + done, total)
 
-            run_job(
-                job, progress, frame_range=(segment.start, segment.stop), output=journal.parts / segment.file
-            )
-            journal.mark_done(segment)
+            render_segment(job, journal, segment, progress)
         done_before += segment.stop - segment.start
         if on_progress is not None:
             on_progress(done_before, total)
     join_journal(job, journal)
-    return JobReport(
-        output=config.output,
-        frames=total,
-        interpolated=plan.interpolated_count,
-        fps=plan.fps,
-        duration=total / float(plan.fps),
-        seconds=time.perf_counter() - started,
-        cuts=job.shots.cuts,
-        repeats=int(job.shots.repeats.sum()),
-        size=job.geometry.canvas,
-        stage_reports=(f"segments: {len(journal.segments)}, {reused} reused from an earlier run",),
+    return _whole_job_report(
+        job, started, f"segments: {len(journal.segments)}, {reused} reused from an earlier run"
     )

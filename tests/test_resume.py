@@ -125,6 +125,10 @@ def test_disk_full_then_resume(clip, reference, tmp_path):
     assert not out.exists()
     done = _segments_done(journal)
     assert done >= 1, "the segments that fitted are recorded"
-    result = run_restore(clip, "-o", out, *JOB, "--codec", "ffv1", "--resume")
+    loud = [arg for arg in JOB if arg != "-q"]  # without --quiet the job log says what was reused
+    result = run_restore(clip, "-o", out, *loud, "--codec", "ffv1", "--resume")
     assert result.returncode == 0, result.stderr
+    assert f"{done} reused from an earlier run" in " ".join(result.stderr.split()), (
+        "only unfinished segments redone"
+    )
     np.testing.assert_array_equal(decode_all(out), reference)
