@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["dust_candidates", "detect_dust", "confirm_dust", "fill_dust"]
+__all__ = ["dust_candidates", "detect_dust", "confirm_dust", "well_compensated", "drop_large", "fill_dust"]
 
 
 def dust_candidates(
@@ -65,6 +65,13 @@ def detect_dust(
     return grown
 
 
+def _component_means(values: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """(count,) float64: the mean of ``values`` over each label of ``labels`` (0 where a label is empty)."""
+    flat = labels.ravel()
+    sums = np.bincount(flat, weights=values.ravel().astype(np.float64), minlength=count)
+    return sums / np.maximum(np.bincount(flat, minlength=count), 1)
+
+
 def confirm_dust(
     luma_now: np.ndarray, luma_fill: np.ndarray, mask: np.ndarray, ratio: float = 0.5
 ) -> np.ndarray:
@@ -80,17 +87,57 @@ def confirm_dust(
         return mask
     spread = cv2.dilate(labels.astype(np.float32), np.ones((5, 5), np.uint8)).astype(np.int32)
     ring = (spread > 0) & (cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) == 0)
-    ring_labels = np.where(ring, spread, 0).ravel()
-
-    def means(values: np.ndarray, where: np.ndarray) -> np.ndarray:
-        sums = np.bincount(where, weights=values.ravel().astype(np.float64), minlength=count)
-        hits = np.bincount(where, minlength=count)
-        return sums / np.maximum(hits, 1)
-
-    flat = labels.ravel()
-    ring_mean = means(luma_now, ring_labels)
-    now_mean, fill_mean = means(luma_now, flat), means(luma_fill, flat)
+    ring_mean = _component_means(luma_now, np.where(ring, spread, 0), count)
+    now_mean = _component_means(luma_now, labels, count)
+    fill_mean = _component_means(luma_fill, labels, count)
     keep = np.abs(fill_mean - ring_mean) < ratio * np.abs(now_mean - ring_mean)
+    keep[0] = False
+    return keep[labels]
+
+
+def well_compensated(
+    luma_now: np.ndarray,
+    luma_ref_a: np.ndarray,
+    luma_ref_b: np.ndarray,
+    mask: np.ndarray,
+    noise_sigma: float,
+    contrast_share: float = 0.1,
+    noise_share: float = 2.0,
+    reach: int = 5,
+) -> np.ndarray:
+    """Keep the detected spots around which motion compensation is reliable.
+
+    For each connected spot, the ring of pixels 2..``reach`` px around it must match the references
+    closely: ``mean |now − ref|`` over the ring (both references) below
+    ``contrast_share · |spot contrast| + noise_share · noise_sigma``. Dust sits on picture that the
+    references reproduce; a false detection at a misregistered edge or on a fast-moving, blurred
+    object has a poorly compensated neighbourhood. luma_*: (H,W) float32; mask: (H,W) bool.
+    Returns the (H,W) bool mask of kept spots.
+    """
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    size = 2 * reach + 1
+    spread = cv2.dilate(labels.astype(np.float32), np.ones((size, size), np.uint8)).astype(np.int32)
+    ring = (spread > 0) & (cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) == 0)
+    ring_labels = np.where(ring, spread, 0)
+    error = 0.5 * (np.abs(luma_now - luma_ref_a) + np.abs(luma_now - luma_ref_b))
+    ring_error = _component_means(error, ring_labels, count)
+    contrast = np.abs(_component_means(luma_now - 0.5 * (luma_ref_a + luma_ref_b), labels, count))
+    keep = ring_error < contrast_share * contrast + noise_share * noise_sigma
+    keep[0] = False
+    return keep[labels]
+
+
+def drop_large(mask: np.ndarray, max_extent: float) -> np.ndarray:
+    """Drop connected spots whose bounding box is longer than ``max_extent`` px on either side.
+
+    mask: (H,W) bool. Returns the (H,W) bool mask of the spots kept.
+    """
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    keep = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= max_extent
     keep[0] = False
     return keep[labels]
 

@@ -5,6 +5,10 @@ Detection works on a column profile: for each column, the median over rows of th
 down the picture; edges and texture average out). Columns standing out of the profile's robust
 spread are candidates; the stage keeps a candidate only when the same column (±2 px) is also one
 in a neighbouring frame: a scratch persists, a thin object moving with the picture does not stay put.
+A persistent thin line can still be picture (a gap between railings filmed from a tripod); a scratch
+is a translucent overlay, ``out = (1 − α)·picture + α·v`` with v near white or black, so it shows
+wherever the picture leaves it room. :func:`fits_overlay` estimates α from the rows where the line
+shows and rejects a span when it is missing from many rows where such an overlay would be plain.
 Filling interpolates each row linearly across the scratch from two-pixel means on either side.
 """
 
@@ -12,12 +16,31 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["line_response", "column_profile", "find_scratch_spans", "persistent_spans", "fill_spans"]
+__all__ = [
+    "line_response",
+    "column_profile",
+    "profile_level",
+    "find_scratch_spans",
+    "fits_overlay",
+    "persistent_spans",
+    "fill_spans",
+]
 
 
-def column_profile(luma: np.ndarray, reach: int = 3) -> np.ndarray:
-    """(H,W) float32 luma -> (W,) float32: per column, the median over rows of :func:`line_response`."""
-    return np.median(line_response(luma, reach), axis=0).astype(np.float32)
+def column_profile(luma: np.ndarray, reach: int = 3, response: np.ndarray | None = None) -> np.ndarray:
+    """(H,W) float32 luma -> (W,) float32: per column, the median over rows of :func:`line_response`.
+
+    response: the (H,W) line response when already computed.
+    """
+    if response is None:
+        response = line_response(luma, reach)
+    return np.median(response, axis=0).astype(np.float32)
+
+
+def profile_level(profile: np.ndarray, threshold: float = 6.0, min_contrast: float = 0.03) -> float:
+    """The level a column must exceed: ``max(threshold · 1.4826 · median|profile|, min_contrast)``."""
+    spread = 1.4826 * float(np.median(np.abs(profile))) + 1e-6
+    return max(threshold * spread, min_contrast)
 
 
 def line_response(luma: np.ndarray, reach: int = 3) -> np.ndarray:
@@ -41,8 +64,7 @@ def find_scratch_spans(
     are not scratches (a broad band is picture content) and are dropped.
     """
     magnitude = np.abs(profile)
-    spread = 1.4826 * float(np.median(magnitude)) + 1e-6
-    level = max(threshold * spread, min_contrast)
+    level = profile_level(profile, threshold, min_contrast)
     spans = []
     width = len(profile)
     x = 0
@@ -59,6 +81,42 @@ def find_scratch_spans(
                 spans.append((x0, x1))
         x += 1
     return spans
+
+
+def fits_overlay(
+    luma: np.ndarray,
+    response: np.ndarray,
+    span: tuple[int, int],
+    level: float,
+    reach: int = 3,
+    max_contradiction: float = 0.35,
+) -> bool:
+    """Whether the line at ``span`` behaves like a translucent scratch over the whole height.
+
+    luma, response: (H,W) float32 (``response`` from :func:`line_response` with the same ``reach``);
+    span: inclusive columns; level: from :func:`profile_level`. Per row, the line's contrast c and the
+    picture beside it b (mean of the columns ``reach`` px out) give α = c / (v − b) with v = 1 for a
+    bright line and 0 for a dark one; with α the median over the rows where the line shows, a row
+    where ``α·(v − b) > 2·level`` should show at least 30 % of that contrast. The span fits when at
+    most ``max_contradiction`` of those rows do not (always when they are under 5 % of the rows).
+    """
+    x0, x1 = span
+    width = luma.shape[1]
+    columns = response[:, x0 : x1 + 1]
+    sign = 1.0 if float(np.median(columns)) >= 0 else -1.0
+    contrast = (columns * sign).max(axis=1)
+    beside = 0.5 * (luma[:, max(0, x0 - reach)] + luma[:, min(width - 1, x1 + reach)])
+    room = sign * ((1.0 if sign > 0 else 0.0) - beside)
+    shows = contrast > 0.5 * level
+    if not shows.any():
+        return False
+    alpha = float(np.median(np.clip(contrast[shows] / np.maximum(room[shows], 1e-3), 0.0, 1.0)))
+    expected = alpha * room
+    plain = expected > 2.0 * level
+    if plain.sum() < 0.05 * len(contrast):
+        return True
+    missing = plain & (contrast < 0.3 * expected)
+    return bool(missing.sum() <= max_contradiction * plain.sum())
 
 
 def persistent_spans(

@@ -15,7 +15,14 @@ import numpy as np
 
 from restore.cleanup import deflicker as flicker
 from restore.cleanup.denoise import estimate_noise, temporal_denoise
-from restore.cleanup.dust import confirm_dust, detect_dust, dust_candidates, fill_dust
+from restore.cleanup.dust import (
+    confirm_dust,
+    detect_dust,
+    drop_large,
+    dust_candidates,
+    fill_dust,
+    well_compensated,
+)
 from restore.cleanup.motion import (
     compose_flows,
     flow_luma,
@@ -26,7 +33,15 @@ from restore.cleanup.motion import (
     repair_flow,
     warp,
 )
-from restore.cleanup.scratches import column_profile, fill_spans, find_scratch_spans, persistent_spans
+from restore.cleanup.scratches import (
+    column_profile,
+    fill_spans,
+    find_scratch_spans,
+    fits_overlay,
+    line_response,
+    persistent_spans,
+    profile_level,
+)
 from restore.stages import SourceFrame
 
 __all__ = ["STEPS", "CleanupSettings", "CleanupStage", "parse_steps", "clean_frames"]
@@ -52,7 +67,9 @@ class CleanupSettings:
 
     steps: subset of :data:`STEPS`. flicker_window: Gaussian sigma (frames) of the brightness trend kept.
     dust_threshold: detection threshold in noise standard deviations; dust_min_contrast: and at least this
-    (intensity units). denoise_strength: 0 = off,
+    (intensity units); dust_max_size: the largest spot taken for dust, as a fraction of the picture's
+    long side (never below 16 px); dust_confirm: also ask every spot to fit its surroundings once
+    filled (as is always done at a shot's ends). denoise_strength: 0 = off,
     1 = default, higher smooths more. keep_grain: fraction of the removed grain added back (0–1).
     denoise_radius: neighbours each side used by the denoiser (1 or 2); denoise_spatial: strength of
     its final bilateral pass (0 = off). flow_max_side: long side (px)
@@ -64,6 +81,7 @@ class CleanupSettings:
     dust_threshold: float = 2.5
     dust_min_contrast: float = 0.1
     dust_confirm: bool = False
+    dust_max_size: float = 0.025
     denoise_strength: float = 1.0
     keep_grain: float = 0.0
     denoise_radius: int = 2
@@ -301,6 +319,9 @@ class CleanupStage:
                 else:
                     inside = lands_inside(flow_a) & lands_inside(flow_b)
                     mask = (mask & inside) | confirm_dust(luma_now, fill_luma, mask & ~inside)
+                mask = well_compensated(luma_now, luma_a, luma_b, mask, centre.noise)
+                height, width = mask.shape
+                mask = drop_large(mask, max(16.0, self.settings.dust_max_size * max(height, width)))
                 if self.keep_diagnostics:
                     self.masks.append((centre.index, mask))
                 if mask.any():
@@ -312,7 +333,15 @@ class CleanupStage:
     def _scratches(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
         def with_spans(stream: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
             for record in stream:
-                record.spans = find_scratch_spans(column_profile(luma(record.image)))
+                picture = luma(record.image)
+                response = line_response(picture)
+                profile = column_profile(picture, response=response)
+                level = profile_level(profile)
+                record.spans = [
+                    span
+                    for span in find_scratch_spans(profile)
+                    if fits_overlay(picture, response, span, level)
+                ]
                 yield record
 
         for centre, past, future in _windows(with_spans(records), 1, 1):
