@@ -102,6 +102,18 @@ CleanOption = Annotated[
         "--clean", help="Cleanup steps before everything else: deflicker,dust,scratches,denoise or all."
     ),
 ]
+DenoiseStrengthOption = Annotated[
+    float,
+    typer.Option(
+        "--denoise-strength", help="With --clean denoise: 0 = off, 1 = default, higher smooths more."
+    ),
+]
+KeepGrainOption = Annotated[
+    float,
+    typer.Option(
+        "--keep-grain", help="With --clean denoise: fraction (0 to 1) of the removed grain put back."
+    ),
+]
 SegmentOption = Annotated[
     float,
     typer.Option("--segment-seconds", help="Long outputs are made in segments of about this many seconds."),
@@ -158,6 +170,11 @@ def _build_config(input: Path, output: Path | None, **options: object) -> Restor
     }
     options = {key: value for key, value in options.items() if key not in ("tile", "half")}
     clean = options.pop("clean", None)
+    clean_options = _clean_options(
+        clean,
+        float(options.pop("denoise_strength", 1.0)),
+        float(options.pop("keep_grain", 0.0)),  # type: ignore[arg-type]
+    )
     color_ref = options.pop("color_ref", None)
     codec = str(options.get("codec", "h264"))
     shots = ShotSettings(
@@ -175,6 +192,7 @@ def _build_config(input: Path, output: Path | None, **options: object) -> Restor
         interp_options=_engine_options(interp, options.pop("dain_weights", None)),  # type: ignore[arg-type]
         sr_options=sr_options,
         clean=tuple(step.strip() for step in str(clean).split(",") if step.strip()) if clean else (),
+        clean_options=clean_options,
         color_refs=tuple(color_ref or ()),  # type: ignore[arg-type]
         shots=shots,
         **options,  # type: ignore[arg-type]
@@ -200,6 +218,8 @@ def run_command(
     colorize_weights: ColorizeWeightsOption = None,
     colorize_engine: ColorizeEngineOption = "auto",
     clean: CleanOption = None,
+    denoise_strength: DenoiseStrengthOption = 1.0,
+    keep_grain: KeepGrainOption = 0.0,
     codec: CodecOption = "h264",
     crf: CrfOption = None,
     device: DeviceOption = "auto",
@@ -247,6 +267,23 @@ def run_command(
         _stderr.print(f"wrote {report.output} ({report.frames} frames in {report.seconds:.1f} s)")
 
 
+def _clean_options(clean: object, denoise_strength: float, keep_grain: float) -> dict[str, object]:
+    """Denoiser settings for the cleanup stage; they need ``denoise`` among the ``--clean`` steps."""
+    if not 0.0 <= keep_grain <= 1.0:
+        raise RestoreError(f"--keep-grain must lie between 0 and 1, got {keep_grain:g}")
+    if not 0.0 <= denoise_strength <= 10.0:
+        raise RestoreError(f"--denoise-strength must lie between 0 and 10, got {denoise_strength:g}")
+    options: dict[str, object] = {}
+    if denoise_strength != 1.0:
+        options["denoise_strength"] = denoise_strength
+    if keep_grain != 0.0:
+        options["keep_grain"] = keep_grain
+    steps = {step.strip().lower() for step in str(clean or "").split(",")}
+    if options and not steps & {"denoise", "all"}:
+        raise RestoreError("--denoise-strength and --keep-grain need --clean denoise (or --clean all)")
+    return options
+
+
 def _engine_options(interp: str, dain_weights: Path | None) -> dict[str, object]:
     """Options for the interpolation engine: the DAIN checkpoint goes to the ``dain`` engine only."""
     if dain_weights is None:
@@ -287,6 +324,8 @@ def batch_command(
     colorize_weights: ColorizeWeightsOption = None,
     colorize_engine: ColorizeEngineOption = "auto",
     clean: CleanOption = None,
+    denoise_strength: DenoiseStrengthOption = 1.0,
+    keep_grain: KeepGrainOption = 0.0,
     codec: CodecOption = "h264",
     crf: CrfOption = None,
     device: DeviceOption = "auto",

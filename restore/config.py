@@ -34,6 +34,7 @@ class RestoreConfig:
     colorize_weights: Path | None = None
     colorize_engine: str = "auto"
     clean: tuple[str, ...] = ()
+    clean_options: dict[str, object] = field(default_factory=dict)  # CleanupSettings fields
     codec: str = "h264"
     crf: int | None = None
     device: str = "auto"

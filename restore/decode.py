@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from restore.ffmpeg import ffmpeg_exe
+from restore.ffmpeg import SWS_FLAGS, ffmpeg_exe
 from restore.probe import MediaInfo
 from restore.scan import SourceTimeline
 
@@ -131,7 +131,7 @@ class FrameReader:
             options.append(f"in_color_matrix={color_matrix}")
         if full_range is not None:
             options.append(f"in_range={'pc' if full_range else 'tv'}")
-        conversion = f"scale={':'.join(options)}" if options and not self.native else "null"
+        conversion = "null" if self.native else f"scale={':'.join([*options, f'flags={SWS_FLAGS}'])}"
         self._command = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
             *(["-ss", f"{seek:.6f}"] if seek > 0 else []),

@@ -26,7 +26,7 @@ import numpy as np
 
 from restore.decode import raw_frame_bytes
 from restore.errors import RestoreError
-from restore.ffmpeg import ffmpeg_exe
+from restore.ffmpeg import SWS_FLAGS, ffmpeg_exe
 from restore.probe import StreamInfo
 
 __all__ = [
@@ -208,7 +208,7 @@ class FrameWriter:
             filters.append(f"fillborders=right={pad_w - width}:bottom={pad_h - height}:mode=smear")
         out_pix = spec.high_pix_fmt if high_bit_depth else spec.pix_fmt
         if not spec.rgb and native_pix_fmt is None:
-            filters.append(f"scale=out_color_matrix={color.matrix}:out_range=tv")
+            filters.append(f"scale=out_color_matrix={color.matrix}:out_range=tv:flags={SWS_FLAGS}")
         filters.append(f"format={out_pix}")
         filters.append(f"setsar={sample_aspect[0]}/{sample_aspect[1]}")
 

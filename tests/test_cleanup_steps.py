@@ -190,3 +190,76 @@ def test_repair_flow_and_confirm_dust():
     detected[25:28, 30:33] = True  # only part of the object was flagged
     kept = confirm_dust(now, fill, detected)
     assert kept[6, 6] and not kept[26, 31]
+
+
+def test_well_compensated_keeps_specks_on_tracked_picture_only():
+    from restore.cleanup.dust import well_compensated
+
+    rng = np.random.default_rng(0)
+    picture = cv2.GaussianBlur(rng.random((60, 80)).astype(np.float32), (0, 0), 2.0) * 0.5 + 0.25
+    now = picture.copy()
+    now[10:13, 10:13] = 0.02  # dust on picture the references reproduce
+    ref_a, ref_b = picture.copy(), picture.copy()
+    # a "speck" on an object the flow missed: the references are wrong all around it
+    now[40:43, 50:53] = 0.95
+    ref_a[34:50, 44:60] = ref_b[34:50, 44:60] = picture[34:50, 44:60] * 0.3
+    mask = np.zeros_like(now, dtype=bool)
+    mask[10:13, 10:13] = mask[40:43, 50:53] = True
+    kept = well_compensated(now, ref_a, ref_b, mask, noise_sigma=0.004)
+    assert kept[11, 11] and not kept[41, 51]
+    assert not well_compensated(now, ref_a, ref_b, np.zeros_like(mask), 0.004).any()
+
+
+def test_drop_large_keeps_dust_sized_spots():
+    from restore.cleanup.dust import drop_large
+
+    mask = np.zeros((100, 100), bool)
+    mask[5:9, 5:9] = True
+    mask[40:70, 40:45] = True  # 30 px long
+    kept = drop_large(mask, 16)
+    assert kept[6, 6] and not kept[50, 42]
+
+
+def test_fits_overlay_tells_a_scratch_from_a_gap_between_posts():
+    from restore.cleanup.scratches import fits_overlay, line_response, profile_level
+
+    height, width = 120, 60
+    rng = np.random.default_rng(1)
+    picture = np.full((height, width), 0.3, np.float32)
+    picture[: height // 2] = 0.55  # a brighter upper half (a building above the railings)
+    picture += rng.normal(0, 0.004, picture.shape).astype(np.float32)
+    scratch = picture.copy()
+    scratch[:, 30] = 0.5 * scratch[:, 30] + 0.5 * 0.97  # translucent bright scratch, full height
+    gap = picture.copy()
+    gap[height // 2 :, 20:29] = 0.08  # dark posts over the lower half...
+    gap[height // 2 :, 31:40] = 0.08
+    gap[height // 2 :, 30] = 0.6  # ...with a bright gap between them, a line on the lower half only
+    gap[: height // 2, 30] = gap[: height // 2, 29]
+    for image, expected in ((scratch, True), (gap, False)):
+        response = line_response(image)
+        profile = np.median(response, axis=0)
+        spans = [s for s in find_scratch_spans(profile) if s[0] <= 30 <= s[1]]
+        assert spans, "the line is a candidate either way"
+        assert fits_overlay(image, response, spans[0], profile_level(profile)) is expected
+
+
+def test_deflicker_leaves_a_steady_clip_untouched():
+    from restore.cleanup.deflicker import shrink_correction
+
+    clean = moving_texture(12)
+    assert all(np.array_equal(a, b) for a, b in zip(deflicker_frames(clean), clean, strict=True))
+    luma = np.full((10, 10), 0.5, np.float32)
+    gain, offset, change = shrink_correction(luma, np.full_like(luma, 1.1), np.zeros_like(luma), 0.002)
+    assert change == pytest.approx(0.05 - 0.002, abs=1e-6)
+    assert np.allclose(gain, 1.0 + 0.1 * (1 - 0.002 / 0.05))
+    gain, offset, change = shrink_correction(luma, np.full_like(luma, 1.002), np.zeros_like(luma), 0.002)
+    assert change == 0.0 and np.all(gain == 1.0) and np.all(offset == 0.0)
+
+
+def test_denoise_leaves_noise_under_the_floor_alone():
+    clean = moving_texture(8)
+    rng = np.random.default_rng(4)
+    faint = [np.clip(f + rng.normal(0, 0.8, f.shape), 0, 255).astype(np.uint8) for f in clean]
+    assert all(np.array_equal(a, b) for a, b in zip(denoise_frames(faint), faint, strict=True))
+    below = denoise_frames(faint, CleanupSettings(denoise_floor=0.0))
+    assert not all(np.array_equal(a, b) for a, b in zip(below, faint, strict=True))

@@ -38,9 +38,9 @@ __all__ = [
 
 
 def create_cleanup_stage(config: RestoreConfig, device: torch.device) -> CleanupStage:
-    """The pipeline's factory: the steps of ``config.clean``; runs on the CPU whatever ``device``."""
+    """The pipeline's factory: the steps of ``config.clean`` with ``config.clean_options``; on the CPU."""
     del device  # OpenCV work on the host; frames arrive as host arrays
-    return CleanupStage(CleanupSettings(steps=parse_steps(config.clean)))
+    return CleanupStage(CleanupSettings(steps=parse_steps(config.clean), **config.clean_options))  # type: ignore[arg-type]
 
 
 def _one_step(step: str, frames: list[np.ndarray], settings: CleanupSettings | None) -> list[np.ndarray]:

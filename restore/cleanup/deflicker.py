@@ -11,6 +11,9 @@ Model: each frame is the unflickered picture under a screen-fixed gain and offse
 3. The target path is a locally linear fit of that path over ±``radius`` frames (Gaussian weights):
    flicker (fast) goes, fades and lighting changes (slow) stay. :func:`correction_maps` turns the
    pair (actual, target) into per-pixel gain and offset.
+4. :func:`shrink_correction` soft-thresholds that correction by the size of the brightness change it
+   makes: changes within the fits' own noise (a fraction of a grey level) are left alone, so a clip
+   that does not flicker is not touched.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = [
     "chain_path",
     "smooth_paths",
     "correction_maps",
+    "shrink_correction",
     "apply_maps",
 ]
 
@@ -142,6 +146,21 @@ def _upsample_grid(grid: np.ndarray, height: int, width: int) -> np.ndarray:
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
+
+
+def shrink_correction(
+    luma: np.ndarray, gain: np.ndarray, offset: np.ndarray, deadband: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Soft-threshold a correction by the mean brightness change m it makes on ``luma``.
+
+    luma, gain, offset: (H,W) float32. The correction is scaled by ``max(0, 1 − deadband / m)``.
+    Returns the new (gain, offset) and m after shrinking.
+    """
+    change = float(np.abs((gain - 1.0) * luma + offset).mean())
+    if change <= deadband:
+        return np.ones_like(gain), np.zeros_like(offset), 0.0
+    scale = 1.0 - deadband / change
+    return 1.0 + scale * (gain - 1.0), scale * offset, change - deadband
 
 
 def apply_maps(image: np.ndarray, gain: np.ndarray, offset: np.ndarray) -> np.ndarray:

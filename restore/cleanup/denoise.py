@@ -5,6 +5,10 @@ where the local (5×5) mean squared difference exceeds what the noise explains,
 ``w = valid · exp(-max(d − 2σ², 0) / (strength · σ)² / 2)`` (non-local-means weighting in time):
 where motion compensation failed the neighbour gets no say, so moving detail is not smeared.
 ``keep_grain`` in [0, 1] re-adds that fraction of the removed component: the natural texture of film.
+``noise_floor`` leaves alone the noise every digital transfer carries (sensor and compression noise,
+a grey level or so): a frame whose noise is at or under the floor is returned as it is, and above it
+the fraction ``(floor / σ)²`` of the removed component is added back (at least ``keep_grain``), so the
+denoiser fades in as the noise rises above the floor instead of switching on.
 """
 
 from __future__ import annotations
@@ -34,17 +38,20 @@ def temporal_denoise(
     strength: float = 1.0,
     keep_grain: float = 0.0,
     spatial: float = 1.0,
+    noise_floor: float = 0.0,
 ) -> np.ndarray:
     """Denoise one frame with its motion-compensated neighbours.
 
     image: (H,W,3) float32; neighbours: (warped (H,W,3) float32, valid (H,W) float32) pairs;
     noise_sigma: per-pixel noise standard deviation (intensity units); strength: scales the weighting
     bandwidth (0 = off); keep_grain: fraction of the removed component added back; spatial: strength
-    of the final bilateral filter on what temporal averaging left (0 = off).
+    of the final bilateral filter on what temporal averaging left (0 = off); noise_floor: noise
+    standard deviation (intensity units) that is left alone.
     Returns a new (H,W,3) float32 image.
     """
-    if strength <= 0 or noise_sigma <= 0 or not neighbours:
+    if strength <= 0 or noise_sigma <= noise_floor or noise_sigma <= 0 or not neighbours:
         return image.copy()
+    keep_grain = max(keep_grain, (noise_floor / noise_sigma) ** 2)
     total = image.copy()
     weight_sum = np.ones(image.shape[:2], np.float32)
     variance = noise_sigma * noise_sigma

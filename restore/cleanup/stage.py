@@ -65,19 +65,22 @@ def parse_steps(requested: Iterable[str]) -> tuple[str, ...]:
 class CleanupSettings:
     """What the cleanup does.
 
-    steps: subset of :data:`STEPS`. flicker_window: Gaussian sigma (frames) of the brightness trend kept.
+    steps: subset of :data:`STEPS`. flicker_window: Gaussian sigma (frames) of the brightness trend kept;
+    flicker_deadband: mean brightness change (intensity units) below which a frame is left as it is.
     dust_threshold: detection threshold in noise standard deviations; dust_min_contrast: and at least this
     (intensity units); dust_max_size: the largest spot taken for dust, as a fraction of the picture's
     long side (never below 16 px); dust_confirm: also ask every spot to fit its surroundings once
     filled (as is always done at a shot's ends). denoise_strength: 0 = off,
     1 = default, higher smooths more. keep_grain: fraction of the removed grain added back (0–1).
     denoise_radius: neighbours each side used by the denoiser (1 or 2); denoise_spatial: strength of
-    its final bilateral pass (0 = off). flow_max_side: long side (px)
+    its final bilateral pass (0 = off); denoise_floor: noise standard deviation (intensity units) left
+    alone, the sensor and compression noise of any digital transfer. flow_max_side: long side (px)
     of the images the flow is computed on.
     """
 
     steps: tuple[str, ...] = STEPS
     flicker_window: float = 10.0
+    flicker_deadband: float = 0.002
     dust_threshold: float = 2.5
     dust_min_contrast: float = 0.1
     dust_confirm: bool = False
@@ -86,6 +89,7 @@ class CleanupSettings:
     keep_grain: float = 0.0
     denoise_radius: int = 2
     denoise_spatial: float = 1.5
+    denoise_floor: float = 1.5 / 255.0
     flow_max_side: int = 480
 
     def __post_init__(self) -> None:
@@ -257,7 +261,10 @@ class CleanupStage:
             target = flicker.smooth_paths([r.path for r in window], times, float(centre.index), sigma)
             height, width = centre.image.shape[:2]
             gain, offset = flicker.correction_maps(centre.path, target, height, width)
-            self._counts.flicker_correction.append(float(np.abs(gain - 1).mean() + np.abs(offset).mean()))
+            gain, offset, change = flicker.shrink_correction(
+                centre.input_luma, gain, offset, self.settings.flicker_deadband
+            )
+            self._counts.flicker_correction.append(change)
             centre.image = flicker.apply_maps(centre.image, gain, offset)
             yield centre
 
@@ -301,7 +308,7 @@ class CleanupStage:
                     )
                     luma_a, luma_b = luma(ref_a), luma(ref_b)
                 # at a shot's ends both references lie on one side, where motion alone can make a
-                # pixel differ from both alike: ask for twice the contrast and a spot that fits once filled
+                # pixel differ from both alike: ask for more contrast and a spot that fits once filled
                 one_sided = not past or not future
                 mask = detect_dust(
                     luma_now,
@@ -309,7 +316,7 @@ class CleanupStage:
                     luma_b,
                     centre.noise,
                     self.settings.dust_threshold,
-                    self.settings.dust_min_contrast * (1.5 if one_sided else 1.0),
+                    self.settings.dust_min_contrast * (1.2 if one_sided else 1.0),
                 )
                 # where a reference lands outside the frame (new picture entering at the border), as at a
                 # shot's ends, a spot must also fit its surroundings once filled
@@ -319,7 +326,10 @@ class CleanupStage:
                 else:
                     inside = lands_inside(flow_a) & lands_inside(flow_b)
                     mask = (mask & inside) | confirm_dust(luma_now, fill_luma, mask & ~inside)
-                mask = well_compensated(luma_now, luma_a, luma_b, mask, centre.noise)
+                # where compensation is only fairly good around a spot, the spot must also fit once filled
+                sure = well_compensated(luma_now, luma_a, luma_b, mask, centre.noise, noise_share=1.0)
+                fair = well_compensated(luma_now, luma_a, luma_b, mask & ~sure, centre.noise, noise_share=2.0)
+                mask = sure | confirm_dust(luma_now, fill_luma, fair)
                 height, width = mask.shape
                 mask = drop_large(mask, max(16.0, self.settings.dust_max_size * max(height, width)))
                 if self.keep_diagnostics:
@@ -373,6 +383,7 @@ class CleanupStage:
                     self.settings.denoise_strength,
                     self.settings.keep_grain,
                     self.settings.denoise_spatial,
+                    self.settings.denoise_floor,
                 )
             yield centre
 
@@ -381,16 +392,21 @@ class CleanupStage:
         """One line: the steps and what each did."""
         counts, parts = self._counts, []
         if "deflicker" in self.settings.steps:
-            mean = float(np.mean(counts.flicker_correction)) if counts.flicker_correction else 0.0
-            parts.append(f"deflicker mean correction {mean:.3f}")
+            changes = np.array(counts.flicker_correction)
+            mean = 255.0 * float(changes.mean()) if changes.size else 0.0
+            corrected = int((changes > 0).sum())
+            parts.append(f"deflicker {corrected} frames corrected, mean brightness change {mean:.2f}/255")
         if "dust" in self.settings.steps:
             parts.append(f"dust {counts.dust_pixels} px in {counts.dust_frames} frames")
         if "scratches" in self.settings.steps:
             parts.append(f"scratches {counts.scratch_columns} column spans in {counts.scratch_frames} frames")
         if "denoise" in self.settings.steps:
             noise = 255.0 * float(np.mean(counts.noise)) if counts.noise else 0.0
+            floor = self.settings.denoise_floor
+            above = sum(sigma > floor for sigma in counts.noise)
             parts.append(
-                f"denoise strength {self.settings.denoise_strength:g}, noise sigma {noise:.2f}/255, "
+                f"denoise strength {self.settings.denoise_strength:g}, noise sigma {noise:.2f}/255 "
+                f"({above} frames above the {255.0 * floor:.2g}/255 floor), "
                 f"grain kept {self.settings.keep_grain:g}"
             )
         return f"{counts.frames} frames: " + "; ".join(parts)
