@@ -210,7 +210,8 @@ class FrameWriter:
         if not spec.rgb and native_pix_fmt is None:
             filters.append(f"scale=out_color_matrix={color.matrix}:out_range=tv:flags={SWS_FLAGS}")
         filters.append(f"format={out_pix}")
-        filters.append(f"setsar={sample_aspect[0]}/{sample_aspect[1]}")
+        # max=65535: the ratio exactly (128:117 stays 128:117, not the nearest with terms under 100)
+        filters.append(f"setsar=sar={sample_aspect[0]}/{sample_aspect[1]}:max=65535")
 
         command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
         in_pix = native_pix_fmt or ("rgb48le" if high_bit_depth else "rgb24")

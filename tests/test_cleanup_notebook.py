@@ -23,6 +23,10 @@ def test_cleanup_notebook_executes(monkeypatch):
             r"shot 1 \(frames 0-23\) flicker figure: before ([\d.]+), after ([\d.]+)", text
         ).groups()
     )
-    assert after < before
-    assert "deflicker+dust+scratches+denoise" in text
+    assert after <= 1.1 * before  # its brightness changes are picture and a fade: kept, no flicker added
+    damaged = float(re.search(r"damaged: [\d.]+ dB, flicker \(shot 1\) ([\d.]+)", text).group(1))
+    deflickered = float(re.search(r"deflicker +[\d.]+ dB, flicker \(shot 1\) ([\d.]+)", text).group(1))
+    every_step = r"deflicker\+dust\+scratches\+denoise +[\d.]+ dB, flicker \(shot 1\) ([\d.]+)"
+    cleaned = float(re.search(every_step, text).group(1))
+    assert deflickered * 3 <= damaged and cleaned * 3 <= damaged  # added flicker goes
     assert figures >= 3, "contact sheet, flicker plot, damaged/cleaned comparison"

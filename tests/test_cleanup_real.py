@@ -79,34 +79,72 @@ def test_dust_recall_and_false_detections(name):
 
 
 @pytest.mark.slow
-def test_scratch_columns_are_found():
-    clean, damaged, damage = _clip("bikes")
-    _, stage = _run(damaged, CleanupSettings(steps=("deflicker", "scratches")))
-    assert stage._counts.scratch_frames > 0
-    found = dict(stage.spans_found)
-    truth = sum(len(c) for c in damage.scratch_columns)
-    hit = sum(
-        any(x0 - 2 <= x <= x1 + 2 for x0, x1 in found.get(i, []))
-        for i, cols in enumerate(damage.scratch_columns)
-        for x in cols
-    )
-    print(f"scratches found {hit}/{truth}")
-    assert truth > 0 and hit >= 0.7 * truth
+def test_scratch_columns_are_found_and_picture_lines_are_not():
+    hit = truth = false_spans = 0
+    for name in CLIPS:
+        clean, damaged, damage = _clip(name)
+        _, stage = _run(damaged, CleanupSettings(steps=("deflicker", "scratches")))
+        found = dict(stage.spans_found)
+        truth += sum(len(c) for c in damage.scratch_columns)
+        hit += sum(
+            any(x0 - 2 <= x <= x1 + 2 for x0, x1 in found.get(i, []))
+            for i, cols in enumerate(damage.scratch_columns)
+            for x in cols
+        )
+        _, clean_stage = _run(clean, CleanupSettings(steps=("deflicker", "scratches")))
+        false_spans += sum(len(spans) for _, spans in clean_stage.spans_found)
+    print(f"scratches found {hit}/{truth}; spans on the undamaged clips {false_spans}")
+    assert truth >= 20 and hit >= 0.7 * truth
+    assert false_spans == 0  # the railings of bikes, filmed from a tripod, are no scratch
+
+
+def _lossless_source(name: str, folder) -> object:
+    """The undamaged clip of :data:`CLIPS`, cut and reduced as there, stored losslessly (FFV1)."""
+    file, start, count, max_width = CLIPS[name]
+    source = folder / f"{name}.mkv"
+    scale = f",scale={max_width}:-2" if max_width else ""
+    ffmpeg(
+        "-i", str(shared_file("video", file)), "-vf", f"select=gte(n\\,{start}),setpts=PTS-STARTPTS{scale}",
+        "-frames:v", str(count), "-c:v", "ffv1", "-an", str(source),
+    )  # fmt: skip
+    return source
 
 
 @pytest.mark.slow
-def test_cli_clean_all_on_a_real_clip(tmp_path):
-    source, output = tmp_path / "carphone.mkv", tmp_path / "out.mkv"
-    carphone = str(shared_file("video", "carphone.mp4"))
-    ffmpeg(
-        "-i", carphone, "-frames:v", "30", "-c:v", "ffv1", "-an", str(source)
-    )  # lossless: decoded == source
-    result = run_restore(source, "-o", output, "--codec", "ffv1", "--clean", "all")
+@pytest.mark.parametrize("name", list(CLIPS))
+def test_cli_clean_all_does_no_harm_to_an_undamaged_clip(name, tmp_path):
+    """``--clean all`` on a clip with no film damage costs at most 0.5 dB against the same job without it.
+
+    Both jobs go through the CLI with its default encoder (h264, CRF 18); the PSNR of each output is
+    taken against the lossless source.
+    """
+    source = _lossless_source(name, tmp_path)
+    plain, cleaned = tmp_path / "plain.mp4", tmp_path / "cleaned.mp4"
+    assert run_restore(source, "-o", plain, "-q").returncode == 0
+    result = run_restore(source, "-o", cleaned, "--clean", "all")
     assert result.returncode == 0, result.stderr
-    before, after = decode_all(source), decode_all(output)
-    assert before.shape == after.shape
-    psnr = clip_psnr(list(after), list(before))
-    print(f"clean clip through --clean all: {psnr:.2f} dB against itself\n{result.stdout}{result.stderr}")
-    assert psnr > 38
-    bad = run_restore(source, "-o", tmp_path / "bad.mkv", "--codec", "ffv1", "--clean", "dust,vacuum")
-    assert bad.returncode == 2 and "--clean" in bad.stderr
+    reference = list(decode_all(source))
+    psnr_plain = clip_psnr(list(decode_all(plain)), reference)
+    psnr_cleaned = clip_psnr(list(decode_all(cleaned)), reference)
+    print(f"{name}: without --clean {psnr_plain:.2f} dB, with --clean all {psnr_cleaned:.2f} dB")
+    print(result.stderr)
+    assert psnr_cleaned >= psnr_plain - 0.5
+    assert "clean:" in result.stderr and "dust" in result.stderr  # the stage reported what it did
+
+
+def test_cli_cleanup_options_are_checked(tmp_path):
+    source = tmp_path / "clip.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10", "-frames:v", "6", "-c:v", "ffv1", str(source))
+    bad = run_restore(source, "-o", tmp_path / "bad.mkv", "--clean", "dust,vacuum")
+    assert bad.returncode == 2 and "--clean" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    grain = run_restore(source, "-o", tmp_path / "bad.mkv", "--clean", "all", "--keep-grain", "2")
+    assert grain.returncode == 2 and "--keep-grain" in grain.stderr
+    lonely = run_restore(source, "-o", tmp_path / "bad.mkv", "--clean", "dust", "--denoise-strength", "2")
+    assert lonely.returncode == 2 and "--clean denoise" in lonely.stderr
+    good = run_restore(
+        source, "-o", tmp_path / "ok.mkv", "--codec", "ffv1", "--clean", "all",
+        "--denoise-strength", "2", "--keep-grain", "0.3",
+    )  # fmt: skip
+    assert good.returncode == 0, good.stderr
+    assert "denoise strength 2" in good.stderr and "grain kept 0.3" in good.stderr
+    assert not (tmp_path / "bad.mkv").exists()

@@ -11,7 +11,7 @@ from restore.config import RestoreConfig
 from restore.pipeline import prepare_job
 from restore.probe import probe
 from restore.scan import scan_video
-from tests.conftest import audio_duration, decode_all, run_restore, shared_file
+from tests.conftest import audio_duration, decode_all, make_clip, run_restore, shared_file
 
 
 @pytest.mark.parametrize(
@@ -300,3 +300,16 @@ def test_copy_only_jobs_pass_yuv_through_faithfully(clip_factory, tmp_path, pix_
 
 def _unit(frames: np.ndarray) -> np.ndarray:
     return frames.astype(np.float64) / np.iinfo(frames.dtype).max
+
+
+def test_sample_aspect_is_kept_exactly(tmp_path):
+    """128:117 (CIF) is not rounded to the nearest ratio of terms under 100 (93:85)."""
+    source = make_clip(
+        tmp_path / "cif.mkv", size="176x144", audio=False, video_filter="setsar=sar=128/117:max=1000"
+    )
+    assert probe(source).sample_aspect == (128, 117)
+    for extra in ((), ("--fps", "48")):  # copy-only (native YUV) and pixel-processing jobs
+        output = tmp_path / f"out{len(extra)}.mp4"
+        result = run_restore(source, "-o", output, "-q", *extra)
+        assert result.returncode == 0, result.stderr
+        assert probe(output).sample_aspect == (128, 117)

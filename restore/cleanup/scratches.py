@@ -9,6 +9,8 @@ A persistent thin line can still be picture (a gap between railings filmed from 
 is a translucent overlay, ``out = (1 − α)·picture + α·v`` with v near white or black, so it shows
 wherever the picture leaves it room. :func:`fits_overlay` estimates α from the rows where the line
 shows and rejects a span when it is missing from many rows where such an overlay would be plain.
+Lines at the edge of a dark border (the film gate, pillarboxing) are the border's edge, not scratches:
+:func:`picture_columns` finds where the picture starts and ends.
 Filling interpolates each row linearly across the scratch from two-pixel means on either side.
 """
 
@@ -22,6 +24,7 @@ __all__ = [
     "profile_level",
     "find_scratch_spans",
     "fits_overlay",
+    "picture_columns",
     "persistent_spans",
     "fill_spans",
 ]
@@ -37,7 +40,7 @@ def column_profile(luma: np.ndarray, reach: int = 3, response: np.ndarray | None
     return np.median(response, axis=0).astype(np.float32)
 
 
-def profile_level(profile: np.ndarray, threshold: float = 6.0, min_contrast: float = 0.03) -> float:
+def profile_level(profile: np.ndarray, threshold: float = 6.0, min_contrast: float = 0.02) -> float:
     """The level a column must exceed: ``max(threshold · 1.4826 · median|profile|, min_contrast)``."""
     spread = 1.4826 * float(np.median(np.abs(profile))) + 1e-6
     return max(threshold * spread, min_contrast)
@@ -56,7 +59,7 @@ def line_response(luma: np.ndarray, reach: int = 3) -> np.ndarray:
 
 
 def find_scratch_spans(
-    profile: np.ndarray, threshold: float = 6.0, min_contrast: float = 0.03, max_width: int = 5
+    profile: np.ndarray, threshold: float = 6.0, min_contrast: float = 0.02, max_width: int = 5
 ) -> list[tuple[int, int]]:
     """Column spans [x0, x1] (inclusive) whose profile stands out: |p| > max(threshold·spread, min_contrast).
 
@@ -117,6 +120,24 @@ def fits_overlay(
         return True
     missing = plain & (contrast < 0.3 * expected)
     return bool(missing.sum() <= max_contradiction * plain.sum())
+
+
+def picture_columns(luma: np.ndarray, max_border: float = 0.25) -> tuple[int, int]:
+    """(first, last) columns of the picture inside dark side borders (film gate, pillarbox).
+
+    luma: (H,W) float32. A border column is one whose mean is under half the median column mean, in an
+    unbroken run from the frame's side, and no run may take more than ``max_border`` of the width.
+    """
+    means = luma.mean(axis=0)
+    dark = means < 0.5 * float(np.median(means))
+    width = len(means)
+    first = int(np.argmin(dark)) if not dark.all() else 0
+    last = width - 1 - int(np.argmin(dark[::-1])) if not dark.all() else width - 1
+    if first > max_border * width:
+        first = 0
+    if width - 1 - last > max_border * width:
+        last = width - 1
+    return first, last
 
 
 def persistent_spans(

@@ -40,6 +40,7 @@ from restore.cleanup.scratches import (
     fits_overlay,
     line_response,
     persistent_spans,
+    picture_columns,
     profile_level,
 )
 from restore.stages import SourceFrame
@@ -347,10 +348,12 @@ class CleanupStage:
                 response = line_response(picture)
                 profile = column_profile(picture, response=response)
                 level = profile_level(profile)
+                first, last = picture_columns(picture)
                 record.spans = [
                     span
                     for span in find_scratch_spans(profile)
-                    if fits_overlay(picture, response, span, level)
+                    if first + 3 <= span[0] <= span[1] <= last - 3
+                    and fits_overlay(picture, response, span, level)
                 ]
                 yield record
 
