@@ -263,3 +263,29 @@ def test_denoise_leaves_noise_under_the_floor_alone():
     assert all(np.array_equal(a, b) for a, b in zip(denoise_frames(faint), faint, strict=True))
     below = denoise_frames(faint, CleanupSettings(denoise_floor=0.0))
     assert not all(np.array_equal(a, b) for a, b in zip(below, faint, strict=True))
+
+
+def test_scratch_on_moving_picture_is_filled_from_the_neighbours():
+    from restore.cleanup.scratches import clear_of_spans, fill_spans
+
+    frames = moving_texture(8, speed=3.0)
+    scratched = [f.copy() for f in frames]
+    for f in scratched:
+        f[:, 48:50] = np.clip(f[:, 48:50].astype(int) // 3 + 170, 0, 255)  # screen-fixed, translucent
+    out = remove_scratches(scratched)
+    spatial = [fill_spans(f.astype(np.float32) / 255, [(48, 49)]) * 255 for f in scratched]
+
+    def column_error(images: list[np.ndarray]) -> float:
+        return float(
+            np.mean(
+                [
+                    np.abs(a[:, 47:51].astype(float) - b[:, 47:51]).mean()
+                    for a, b in zip(images[2:6], frames[2:6], strict=True)
+                ]
+            )
+        )
+
+    assert column_error(out) < 0.7 * column_error(spatial)  # 3.1 against 5.9 grey levels when written
+    flow_x = np.full((4, 60), 3.0, np.float32)
+    clear = clear_of_spans(flow_x, [(48, 49)])
+    assert clear[0, 40] and not clear[0, 46] and not clear[0, 44] and clear[0, 43]

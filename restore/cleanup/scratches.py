@@ -11,7 +11,11 @@ wherever the picture leaves it room. :func:`fits_overlay` estimates α from the 
 shows and rejects a span when it is missing from many rows where such an overlay would be plain.
 Lines at the edge of a dark border (the film gate, pillarboxing) are the border's edge, not scratches:
 :func:`picture_columns` finds where the picture starts and ends.
-Filling interpolates each row linearly across the scratch from two-pixel means on either side.
+Filling is temporal where the picture moves: a scratch stays at its place on the screen while the
+picture slides under it, so a motion-compensated neighbour shows, at the scratch, picture that was
+beside the scratch in its own frame (:func:`fill_spans_from_neighbours`). Elsewhere (a still
+picture, unreliable motion) each row is interpolated linearly across the scratch from two-pixel means
+on either side (:func:`fill_spans`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ __all__ = [
     "picture_columns",
     "persistent_spans",
     "fill_spans",
+    "clear_of_spans",
+    "fill_spans_from_neighbours",
 ]
 
 
@@ -168,4 +174,54 @@ def fill_spans(image: np.ndarray, spans: list[tuple[int, int]], margin: int = 1)
         for k, x in enumerate(range(left, right + 1), start=1):
             t = k / count
             out[:, x] = (1 - t) * side_left + t * side_right
+    return out
+
+
+def _span_region(height: int, width: int, spans: list[tuple[int, int]], margin: int) -> np.ndarray:
+    """(H,W) bool: the columns each span covers, widened by ``margin`` as :func:`fill_spans` fills them."""
+    region = np.zeros((height, width), bool)
+    for x0, x1 in spans:
+        region[:, max(1, x0 - margin) : min(width - 2, x1 + margin) + 1] = True
+    return region
+
+
+def clear_of_spans(flow_x: np.ndarray, spans: list[tuple[int, int]], clearance: float = 1.5) -> np.ndarray:
+    """(H,W) bool: where sampling a neighbour along ``flow_x`` lands clear of every span's columns.
+
+    flow_x: (H,W) float32 horizontal displacement into the neighbour; spans: the scratch columns, which
+    stay put on the screen from frame to frame. ``clearance`` px are kept off each side of a span.
+    """
+    width = flow_x.shape[1]
+    sample_x = np.arange(width, dtype=np.float32)[None, :] + flow_x
+    clear = np.ones(flow_x.shape, bool)
+    for x0, x1 in spans:
+        clear &= (sample_x < x0 - clearance) | (sample_x > x1 + clearance)
+    return clear
+
+
+def fill_spans_from_neighbours(
+    image: np.ndarray,
+    spans: list[tuple[int, int]],
+    neighbours: list[tuple[np.ndarray, np.ndarray]],
+    margin: int = 1,
+) -> np.ndarray:
+    """Fill spans from motion-compensated neighbours where they are usable, spatially elsewhere.
+
+    image: (H,W,3) float32; spans: inclusive column spans; neighbours: (warped (H,W,3) float32,
+    usable (H,W) bool) pairs, usable where the compensation is valid and the sample is clear of the
+    scratch (:func:`clear_of_spans`). Each span pixel (span widened by ``margin``) takes the mean of
+    its usable neighbours, or the spatial fill of :func:`fill_spans`. Returns a new image.
+    """
+    out = fill_spans(image, spans, margin)
+    if not spans or not neighbours:
+        return out
+    region = _span_region(*image.shape[:2], spans, margin)
+    total = np.zeros(image.shape, np.float32)
+    count = np.zeros(image.shape[:2], np.float32)
+    for warped, usable in neighbours:
+        use = usable & region
+        total[use] += warped[use]
+        count[use] += 1.0
+    have = count > 0
+    out[have] = total[have] / count[have][:, None]
     return out

@@ -34,8 +34,9 @@ from restore.cleanup.motion import (
     warp,
 )
 from restore.cleanup.scratches import (
+    clear_of_spans,
     column_profile,
-    fill_spans,
+    fill_spans_from_neighbours,
     find_scratch_spans,
     fits_overlay,
     line_response,
@@ -357,12 +358,19 @@ class CleanupStage:
                 ]
                 yield record
 
-        for centre, past, future in _windows(with_spans(records), 1, 1):
-            spans = persistent_spans(centre.spans, [r.spans for r in (*past, *future)])
+        for centre, past, future in _windows(with_spans(records), 2, 2):
+            spans = persistent_spans(centre.spans, [r.spans for r in (*past[-1:], *future[:1])])
             if self.keep_diagnostics:
                 self.spans_found.append((centre.index, spans))
             if spans:
-                centre.image = fill_spans(centre.image, spans)
+                neighbours = []
+                for offset in (-1, 1, -2, 2):
+                    found = _neighbour(centre, past, future, offset)
+                    if found is not None:
+                        flow, valid, record = found
+                        usable = (valid > 0.5) & clear_of_spans(flow[..., 0], [*spans, *record.spans])
+                        neighbours.append((warp(record.image, flow), usable))
+                centre.image = fill_spans_from_neighbours(centre.image, spans, neighbours)
                 self._counts.scratch_columns += len(spans)
                 self._counts.scratch_frames += 1
             yield centre
