@@ -14,6 +14,7 @@ import pytest
 from restore.cleanup import CleanupSettings, CleanupStage, degrade_clip
 from restore.cleanup.evaluate import (
     clip_psnr,
+    cut_lossless,
     dust_hits,
     ffmpeg_deflicker_hqdn3d,
     flicker_figure,
@@ -98,18 +99,6 @@ def test_scratch_columns_are_found_and_picture_lines_are_not():
     assert false_spans == 0  # the railings of bikes, filmed from a tripod, are no scratch
 
 
-def _lossless_source(name: str, folder) -> object:
-    """The undamaged clip of :data:`CLIPS`, cut and reduced as there, stored losslessly (FFV1)."""
-    file, start, count, max_width = CLIPS[name]
-    source = folder / f"{name}.mkv"
-    scale = f",scale={max_width}:-2" if max_width else ""
-    ffmpeg(
-        "-i", str(shared_file("video", file)), "-vf", f"select=gte(n\\,{start}),setpts=PTS-STARTPTS{scale}",
-        "-frames:v", str(count), "-c:v", "ffv1", "-an", str(source),
-    )  # fmt: skip
-    return source
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CLIPS))
 def test_cli_clean_all_does_no_harm_to_an_undamaged_clip(name, tmp_path):
@@ -118,7 +107,8 @@ def test_cli_clean_all_does_no_harm_to_an_undamaged_clip(name, tmp_path):
     Both jobs go through the CLI with its default encoder (h264, CRF 18); the PSNR of each output is
     taken against the lossless source.
     """
-    source = _lossless_source(name, tmp_path)
+    file, start, count, max_width = CLIPS[name]
+    source = cut_lossless(shared_file("video", file), tmp_path / f"{name}.mkv", start, count, max_width)
     plain, cleaned = tmp_path / "plain.mp4", tmp_path / "cleaned.mp4"
     assert run_restore(source, "-o", plain, "-q").returncode == 0
     result = run_restore(source, "-o", cleaned, "--clean", "all")

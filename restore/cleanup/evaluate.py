@@ -15,7 +15,15 @@ import numpy as np
 
 from restore.ffmpeg import ffmpeg_exe
 
-__all__ = ["psnr", "clip_psnr", "flicker_figure", "temporal_median", "ffmpeg_deflicker_hqdn3d", "read_clip"]
+__all__ = [
+    "psnr",
+    "clip_psnr",
+    "flicker_figure",
+    "temporal_median",
+    "ffmpeg_deflicker_hqdn3d",
+    "read_clip",
+    "cut_lossless",
+]
 
 
 def dust_hits(
@@ -120,3 +128,18 @@ def read_clip(
         )
         position += size
     return frames
+
+
+def cut_lossless(
+    path: str | Path, out: str | Path, start: int = 0, count: int = 50, max_width: int | None = None
+) -> Path:
+    """Frames ``start`` .. ``start + count - 1`` of a video (narrowed as :func:`read_clip` does) into an
+    FFV1 file ``out`` in the source's own pixel format, without audio: a lossless test source."""
+    scale = f",scale='min(iw,{max_width})':-2" if max_width else ""
+    subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(path),
+         "-vf", f"select='gte(n,{start})',setpts=PTS-STARTPTS{scale}", "-frames:v", str(count),
+         "-c:v", "ffv1", "-an", str(out)],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return Path(out)
