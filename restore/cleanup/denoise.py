@@ -23,12 +23,14 @@ def estimate_noise(luma_now: np.ndarray, luma_ref_warped: np.ndarray, valid: np.
     """Noise standard deviation of one frame (intensity units) from a motion-compensated difference.
 
     luma_now, luma_ref_warped: (H,W) or (H,W,C) float32; valid: (H,W) float32. 1.4826·median|difference|
-    / √2 over valid pixels (robust to dust and flow errors). Returns 0.0 when no pixel is valid.
+    / √2 over valid pixels (robust to dust and flow errors), on every other row and column (a quarter
+    of the pixels is plenty for a median, at a quarter of the cost). Returns 0.0 when no pixel is valid.
     """
-    ok = valid > 0.5
+    ok = valid[::2, ::2] > 0.5
     if ok.sum() < 16:
         return 0.0
-    return float(1.4826 * np.median(np.abs(luma_now - luma_ref_warped)[ok]) / np.sqrt(2.0))
+    difference = np.abs(luma_now[::2, ::2] - luma_ref_warped[::2, ::2])[ok]
+    return float(1.4826 * np.median(difference) / np.sqrt(2.0))
 
 
 def temporal_denoise(

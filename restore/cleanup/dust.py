@@ -66,10 +66,13 @@ def detect_dust(
 
 
 def _component_means(values: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
-    """(count,) float64: the mean of ``values`` over each label of ``labels`` (0 where a label is empty)."""
+    """(count,) float64: the mean of ``values`` over each label >= 1 of ``labels`` (0 where a label is
+    empty, and for label 0, the background, which is skipped: spots are sparse)."""
     flat = labels.ravel()
-    sums = np.bincount(flat, weights=values.ravel().astype(np.float64), minlength=count)
-    return sums / np.maximum(np.bincount(flat, minlength=count), 1)
+    where = np.flatnonzero(flat)
+    chosen = flat[where]
+    sums = np.bincount(chosen, weights=values.ravel()[where].astype(np.float64), minlength=count)
+    return sums / np.maximum(np.bincount(chosen, minlength=count), 1)
 
 
 def confirm_dust(
