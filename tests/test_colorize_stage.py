@@ -99,7 +99,7 @@ def test_stage_keeps_frames_order_lightness_and_resets_at_cuts(dtype):
         inside = (lab_in[..., 0] > 15) & (lab_in[..., 0] < 85)  # (20, 20) chroma stays in gamut here
         assert np.abs(lab_out[..., 0] - lab_in[..., 0])[inside].mean() < 1.0
         assert chroma_error(lab_out[inside][:, 1:], np.array([20.0, 20.0])) < 3.0
-    assert stage.report() == "colorize: test, 5 frames in 2 shots"
+    assert stage.report() == "test, 5 frames in 2 shots"  # the pipeline adds "colorize: "
 
 
 def _encode_grey(frames: np.ndarray, path: Path) -> Path:

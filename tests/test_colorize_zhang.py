@@ -155,4 +155,4 @@ def test_weights_file_drives_the_auto_engine(tmp_path, monkeypatch):
     frames = [SourceFrame(i, grey, i == 0) for i in range(2)]
     out = list(stage.process(iter(frames)))
     assert [f.image.shape for f in out] == [(32, 48, 3)] * 2 and out[0].image.dtype == np.uint8
-    assert stage.report().startswith("colorize: eccv16 (w.pth)") and "2 frames in 1 shots" in stage.report()
+    assert stage.report().startswith("eccv16 (w.pth)") and "2 frames in 1 shots" in stage.report()

@@ -82,7 +82,7 @@ class ColorizeStage:
             yield SourceFrame(frame.index, image, frame.shot_start)
 
     def report(self) -> str:
-        return f"colorize: {self.description}, {self.frames} frames in {self.shots} shots"
+        return f"{self.description}, {self.frames} frames in {self.shots} shots"
 
 
 def _learned_stage(
