@@ -289,3 +289,29 @@ def test_scratch_on_moving_picture_is_filled_from_the_neighbours():
     flow_x = np.full((4, 60), 3.0, np.float32)
     clear = clear_of_spans(flow_x, [(48, 49)])
     assert clear[0, 40] and not clear[0, 46] and not clear[0, 44] and clear[0, 43]
+
+
+def test_deflicker_keeps_a_lamp_switched_on_and_a_curved_fade():
+    """Lighting that changes for good is not flicker: a 30 % step and a steep exponential fade stay."""
+    clean = moving_texture(40)
+    step = [np.clip(f * (1.3 if t >= 20 else 1.0), 0, 255).astype(np.uint8) for t, f in enumerate(clean)]
+    change = np.array([o.mean() - s.mean() for o, s in zip(deflicker_frames(step), step, strict=True)])
+    assert np.abs(change).max() < 1.5, change.round(1)  # a low-pass trend smeared it by 20 grey levels
+    curve = [np.clip(f * (0.4 + 0.6 * np.exp(-t / 6)), 0, 255).astype(np.uint8) for t, f in enumerate(clean)]
+    change = np.array([o.mean() - s.mean() for o, s in zip(deflicker_frames(curve), curve, strict=True)])
+    assert np.abs(change[5:]).max() < 1.5, change.round(1)  # the first frames: see docs/cleanup.md
+
+
+def test_smooth_paths_median_and_fit():
+    from restore.cleanup.deflicker import GRID, FlickerPath, smooth_paths
+
+    rng = np.random.default_rng(0)
+    times = np.arange(41, dtype=np.float64)
+    flicker = 1.0 + rng.normal(0, 0.05, 41)
+    paths = [FlickerPath(np.full(GRID, g, np.float32), np.zeros(GRID, np.float32)) for g in flicker]
+    trend = smooth_paths(paths, times, 20.0)
+    assert abs(float(trend.gain.mean()) - 1.0) < 0.03  # flicker averaged away
+    zero = np.zeros(GRID, np.float32)
+    stepped = [FlickerPath(np.full(GRID, 1.0 if t < 20 else 1.3, np.float32), zero) for t in range(41)]
+    assert np.allclose(smooth_paths(stepped, times, 19.0).gain, 1.0)
+    assert np.allclose(smooth_paths(stepped, times, 20.0).gain, 1.3)

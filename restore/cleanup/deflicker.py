@@ -8,9 +8,10 @@ Model: each frame is the unflickered picture under a screen-fixed gain and offse
    motion compensation is reliable and nothing is clipped.
 2. Chaining the relative fits gives each frame's path ``G_t = a_t * G_{t-1}``, ``O_t = a_t * O_{t-1} + b_t``
    on a coarse grid (:class:`FlickerPath`).
-3. The target path is a locally linear fit of that path over ±``radius`` frames (Gaussian weights):
-   flicker (fast) goes, fades and lighting changes (slow) stay. :func:`correction_maps` turns the
-   pair (actual, target) into per-pixel gain and offset.
+3. The target path is that path's trend over ±``radius`` frames (:func:`smooth_paths`): a locally
+   linear fit where the brightness only flickers around a straight course, a running median where it
+   really changes (a curved fade, a lamp switched on), so those stay exactly while flicker goes.
+   :func:`correction_maps` turns the pair (actual, target) into per-pixel gain and offset.
 4. :func:`shrink_correction` soft-thresholds that correction by the size of the brightness change it
    makes: changes within the fits' own noise (a fraction of a grey level) are left alone, so a clip
    that does not flicker is not touched.
@@ -36,6 +37,8 @@ __all__ = [
 
 #: Rows and columns of the coarse grid the gain/offset fields live on.
 GRID = (6, 8)
+#: The running median needs this many frames on each side; nearer a shot's ends the linear fit alone.
+MIN_MEDIAN_HALF_WIDTH = 5
 
 
 @dataclass(frozen=True)
@@ -94,19 +97,29 @@ def chain_path(previous: FlickerPath | None, relative: np.ndarray | None) -> Fli
     return FlickerPath(gain.astype(np.float32), offset.astype(np.float32))
 
 
-def smooth_paths(
-    paths: list[FlickerPath], times: np.ndarray, centre_time: float, sigma: float
-) -> FlickerPath:
-    """Locally linear, Gaussian-weighted fit of the paths over time, evaluated at ``centre_time``.
+def smooth_paths(paths: list[FlickerPath], times: np.ndarray, centre_time: float) -> FlickerPath:
+    """The brightness trend at ``centre_time`` from the paths of a window of frames around it.
 
-    paths: the frames' paths; times: their frame numbers (float). A straight trend (fade) is kept exactly.
+    paths: the window's frames' paths; times: their frame numbers (float). Two estimates per grid
+    cell, gain and offset alike:
+
+    - a Gaussian-weighted locally linear fit (σ = half the window's half-width): averages flicker
+      away best, keeps a straight fade exactly, but smears a step (a lamp switched on) and bends a
+      curved fade;
+    - a running median over the widest window centred on the frame: keeps any monotone trend and
+      any persistent step exactly, averages a little worse. Near a shot's ends that window is
+      narrow (at the first and last frame, the frame alone), so there it trusts the frame.
+
+    The fit is used where the two agree to within half the flicker's own spread (robustly, from the
+    path's frame-to-frame differences) and the median where they part by more than that spread: there
+    the brightness really changed.
     """
     t = np.asarray(times, dtype=np.float64) - centre_time
+    sigma = max(1.0, 0.5 * float(np.abs(t).max()))
     weights = np.exp(-0.5 * (t / sigma) ** 2)
-    gains = np.stack([p.gain for p in paths]).astype(np.float64)
-    offsets = np.stack([p.offset for p in paths]).astype(np.float64)
     s0, s1, s2 = weights.sum(), (weights * t).sum(), (weights * t * t).sum()
     determinant = s0 * s2 - s1 * s1
+    order = np.argsort(t)
 
     def fit(values: np.ndarray) -> np.ndarray:
         m0 = np.tensordot(weights, values, axes=1)
@@ -115,7 +128,21 @@ def smooth_paths(
         m1 = np.tensordot(weights * t, values, axes=1)
         return (s2 * m0 - s1 * m1) / determinant  # intercept of the weighted line at t = 0
 
-    return FlickerPath(fit(gains).astype(np.float32), fit(offsets).astype(np.float32))
+    before, half = int((t < 0).sum()), min(int((t < 0).sum()), int((t > 0).sum()))
+    centred = np.abs(t) <= t[order][before + half] + 1e-9  # the widest window centred on the frame
+
+    def trend(values: np.ndarray) -> np.ndarray:
+        linear = fit(values)
+        if half < MIN_MEDIAN_HALF_WIDTH:
+            return linear
+        robust = np.median(values[centred], axis=0)
+        spread = 1.4826 * np.median(np.abs(np.diff(values[order], axis=0)), axis=0) / np.sqrt(2.0)
+        share = np.clip((np.abs(linear - robust) - spread) / (spread + 1e-6), 0.0, 1.0)
+        return (1.0 - share) * linear + share * robust
+
+    gains = np.stack([p.gain for p in paths]).astype(np.float64)
+    offsets = np.stack([p.offset for p in paths]).astype(np.float64)
+    return FlickerPath(trend(gains).astype(np.float32), trend(offsets).astype(np.float32))
 
 
 def correction_maps(

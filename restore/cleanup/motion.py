@@ -18,7 +18,9 @@ from dain.classic.flow import FlowSettings, estimate_bidirectional_flow
 __all__ = [
     "luma",
     "flow_luma",
+    "reduced_flows",
     "neighbour_flows",
+    "upsample_flow",
     "warp",
     "flow_validity",
     "compose_flows",
@@ -55,7 +57,8 @@ def flow_luma(image: np.ndarray, max_side: int = 480) -> np.ndarray:
     return np.clip((y - mean) * (48.0 / std) + 128.0, 0, 255).astype(np.uint8)
 
 
-def _upsample_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
+def upsample_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A flow estimated on reduced images, (h,w,2) float32, as a (height,width,2) flow in full-size pixels."""
     if flow.shape[:2] == (height, width):
         return flow
     scale_x, scale_y = width / flow.shape[1], height / flow.shape[0]
@@ -63,6 +66,17 @@ def _upsample_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
     full[..., 0] *= scale_x
     full[..., 1] *= scale_y
     return full
+
+
+def reduced_flows(
+    luma0: np.ndarray, luma1: np.ndarray, settings: FlowSettings = CLEANUP_FLOW_SETTINGS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flows frame0→frame1 and frame1→frame0 at the reduced size of ``luma0``, ``luma1``.
+
+    luma0, luma1: (h,w) uint8 from :func:`flow_luma`. Returns two (h,w,2) float32 flows in reduced
+    pixels; :func:`upsample_flow` brings them to full size.
+    """
+    return estimate_bidirectional_flow(luma0, luma1, settings)
 
 
 def neighbour_flows(
@@ -77,8 +91,8 @@ def neighbour_flows(
     luma0, luma1: (h,w) uint8 from :func:`flow_luma`. Returns two (height,width,2) float32 flows in
     full-resolution pixels; ``flow_0to1[y, x]`` is the displacement (dx, dy) of pixel (x, y) of frame0.
     """
-    flow_0to1, flow_1to0 = estimate_bidirectional_flow(luma0, luma1, settings)
-    return _upsample_flow(flow_0to1, height, width), _upsample_flow(flow_1to0, height, width)
+    flow_0to1, flow_1to0 = reduced_flows(luma0, luma1, settings)
+    return upsample_flow(flow_0to1, height, width), upsample_flow(flow_1to0, height, width)
 
 
 @functools.lru_cache(maxsize=8)

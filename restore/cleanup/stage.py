@@ -7,6 +7,7 @@ and shared by every step). Each step looks at most a few frames ahead; nothing c
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -29,8 +30,9 @@ from restore.cleanup.motion import (
     flow_validity,
     lands_inside,
     luma,
-    neighbour_flows,
+    reduced_flows,
     repair_flow,
+    upsample_flow,
     warp,
 )
 from restore.cleanup.scratches import (
@@ -67,7 +69,8 @@ def parse_steps(requested: Iterable[str]) -> tuple[str, ...]:
 class CleanupSettings:
     """What the cleanup does.
 
-    steps: subset of :data:`STEPS`. flicker_window: Gaussian sigma (frames) of the brightness trend kept;
+    steps: subset of :data:`STEPS`. flicker_window: half-width (frames) of the running median that is
+    the brightness trend kept;
     flicker_deadband: mean brightness change (intensity units) below which a frame is left as it is.
     dust_threshold: detection threshold in noise standard deviations; dust_min_contrast: and at least this
     (intensity units); dust_max_size: the largest spot taken for dust, as a fraction of the picture's
@@ -81,7 +84,7 @@ class CleanupSettings:
     """
 
     steps: tuple[str, ...] = STEPS
-    flicker_window: float = 10.0
+    flicker_window: int = 20
     flicker_deadband: float = 0.002
     dust_threshold: float = 2.5
     dust_min_contrast: float = 0.1
@@ -106,21 +109,50 @@ class CleanupSettings:
 
 @dataclass(eq=False)
 class FrameRecord:
-    """One frame inside the stage: working image (H,W,3) float32 in [0,1] and motion to its neighbours."""
+    """One frame inside the stage: working image (H,W,3) float32 in [0,1] and motion to its neighbours.
+
+    The deflicker looks many frames ahead, so a record stays small: flows are kept at the reduced size
+    they are estimated at and brought to full size when read (``flow_prev``, ``flow_next``), validity
+    as booleans (``valid_prev``, ``valid_next`` read as float32), and the input luma is dropped once
+    the next frame's flicker has been measured against it. About 16 bytes per pixel in all.
+    """
 
     index: int
     shot_start: bool
     dtype: np.dtype
     image: np.ndarray
-    input_luma: np.ndarray
-    small_luma: np.ndarray
-    flow_prev: np.ndarray | None = None  # (H,W,2) this frame -> previous frame
-    flow_next: np.ndarray | None = None  # (H,W,2) this frame -> next frame
-    valid_prev: np.ndarray | None = None  # (H,W) float32 {0,1}
-    valid_next: np.ndarray | None = None
+    input_luma: np.ndarray | None
+    small_luma: np.ndarray | None
+    small_flow_prev: np.ndarray | None = None  # (h,w,2) this frame -> previous frame, reduced pixels
+    small_flow_next: np.ndarray | None = None  # (h,w,2) this frame -> next frame, reduced pixels
+    valid_prev_mask: np.ndarray | None = None  # (H,W) bool
+    valid_next_mask: np.ndarray | None = None
     path: flicker.FlickerPath | None = None
     noise: float = 0.0
     spans: list[tuple[int, int]] = field(default_factory=list)
+
+    def _full(self, small: np.ndarray | None) -> np.ndarray | None:
+        return None if small is None else upsample_flow(small, *self.image.shape[:2])
+
+    @property
+    def flow_prev(self) -> np.ndarray | None:
+        """(H,W,2) float32 flow of this frame to the previous one, full-size pixels (None at a shot start)."""
+        return self._full(self.small_flow_prev)
+
+    @property
+    def flow_next(self) -> np.ndarray | None:
+        """(H,W,2) float32 flow of this frame to the next one, full-size pixels (None at a shot's end)."""
+        return self._full(self.small_flow_next)
+
+    @property
+    def valid_prev(self) -> np.ndarray | None:
+        """(H,W) float32 {0,1}: where ``flow_prev`` is trustworthy."""
+        return None if self.valid_prev_mask is None else self.valid_prev_mask.astype(np.float32)
+
+    @property
+    def valid_next(self) -> np.ndarray | None:
+        """(H,W) float32 {0,1}: where ``flow_next`` is trustworthy."""
+        return None if self.valid_next_mask is None else self.valid_next_mask.astype(np.float32)
 
 
 @dataclass
@@ -231,40 +263,53 @@ class CleanupStage:
         previous: FrameRecord | None = None
         for record in records:
             if previous is not None and not record.shot_start:
-                height, width = record.image.shape[:2]
-                to_next, to_prev = neighbour_flows(previous.small_luma, record.small_luma, height, width)
-                previous.flow_next, record.flow_prev = to_next, to_prev
-                previous.valid_next = flow_validity(to_next, to_prev)
-                record.valid_prev = flow_validity(to_prev, to_next)
+                assert previous.small_luma is not None and record.small_luma is not None
+                previous.small_flow_next, record.small_flow_prev = reduced_flows(
+                    previous.small_luma, record.small_luma
+                )
+                to_next, to_prev = previous.flow_next, record.flow_prev
+                assert to_next is not None and to_prev is not None
+                previous.valid_next_mask = flow_validity(to_next, to_prev) > 0.5
+                record.valid_prev_mask = flow_validity(to_prev, to_next) > 0.5
             if previous is not None:
+                previous.small_luma = None  # both its flows are known
                 yield previous
             previous = record
         if previous is not None:
             yield previous
 
     def _deflicker(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
-        sigma = self.settings.flicker_window
-        radius = max(1, int(round(2.5 * sigma)))
+        radius = max(1, int(self.settings.flicker_window))
 
         def with_paths(stream: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
             previous: FrameRecord | None = None
             for record in stream:
                 relative = None
-                if previous is not None and not record.shot_start and record.flow_prev is not None:
-                    warped = warp(previous.input_luma, record.flow_prev)
-                    relative = flicker.relative_flicker(record.input_luma, warped, record.valid_prev)
+                flow, valid = record.flow_prev, record.valid_prev
+                if previous is not None and not record.shot_start and flow is not None and valid is not None:
+                    assert previous.input_luma is not None and record.input_luma is not None
+                    warped = warp(previous.input_luma, flow)
+                    relative = flicker.relative_flicker(record.input_luma, warped, valid)
                 record.path = flicker.chain_path(previous.path if previous is not None else None, relative)
+                if previous is not None:
+                    previous.input_luma = None  # measured against; not needed again
                 previous = record
                 yield record
 
-        for centre, past, future in _windows(with_paths(records), radius, radius):
-            window = [*past, centre, *future]
-            times = np.array([r.index for r in window], dtype=np.float64)
-            target = flicker.smooth_paths([r.path for r in window], times, float(centre.index), sigma)
+        # the frames ahead are held whole (they are not done yet); of those behind only the path
+        behind: deque[tuple[int, flicker.FlickerPath]] = deque(maxlen=radius)
+        for centre, _, future in _windows(with_paths(records), 0, radius):
+            if centre.shot_start:
+                behind.clear()
+            assert centre.path is not None
+            window = [*behind, (centre.index, centre.path), *((r.index, r.path) for r in future)]
+            times = np.array([index for index, _ in window], dtype=np.float64)
+            target = flicker.smooth_paths([path for _, path in window], times, float(centre.index))  # type: ignore[misc]
+            behind.append((centre.index, centre.path))
             height, width = centre.image.shape[:2]
             gain, offset = flicker.correction_maps(centre.path, target, height, width)
             gain, offset, change = flicker.shrink_correction(
-                centre.input_luma, gain, offset, self.settings.flicker_deadband
+                luma(centre.image), gain, offset, self.settings.flicker_deadband
             )
             self._counts.flicker_correction.append(change)
             centre.image = flicker.apply_maps(centre.image, gain, offset)
