@@ -13,7 +13,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["dust_candidates", "detect_dust", "confirm_dust", "well_compensated", "drop_large", "fill_dust"]
+__all__ = [
+    "dust_candidates",
+    "detect_dust",
+    "confirm_dust",
+    "well_compensated",
+    "drop_large",
+    "dust_mask",
+    "fill_dust",
+]
 
 
 def dust_candidates(
@@ -143,6 +151,42 @@ def drop_large(mask: np.ndarray, max_extent: float) -> np.ndarray:
     keep = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= max_extent
     keep[0] = False
     return keep[labels]
+
+
+def dust_mask(
+    luma_now: np.ndarray,
+    luma_ref_a: np.ndarray,
+    luma_ref_b: np.ndarray,
+    noise_sigma: float,
+    inside: np.ndarray | None,
+    threshold: float = 2.5,
+    min_contrast: float = 0.1,
+    max_extent: float = 16.0,
+    confirm_all: bool = False,
+) -> np.ndarray:
+    """The dust to fill: :func:`detect_dust`, then every check that keeps real picture out of it.
+
+    luma_*: (H,W) float32, the references motion-compensated onto the frame; noise_sigma as for
+    :func:`detect_dust`. inside: (H,W) bool, where both references land inside their frames, or None
+    when both references lie on one side (a shot's first or last frames): there motion alone can make
+    a pixel differ from both alike, so more contrast is asked for and every spot must fit its
+    surroundings once filled (:func:`confirm_dust`), as it must where a reference lands outside its
+    frame. Then the ring around a spot must be well compensated (:func:`well_compensated`: within 1σ
+    outright, within 2σ if the spot also fits once filled) and the spot dust-sized
+    (:func:`drop_large`, ``max_extent`` px). Returns (H,W) bool.
+    """
+    one_sided = inside is None
+    mask = detect_dust(
+        luma_now, luma_ref_a, luma_ref_b, noise_sigma, threshold, min_contrast * (1.2 if one_sided else 1.0)
+    )
+    fill = 0.5 * (luma_ref_a + luma_ref_b)
+    if inside is None or confirm_all:
+        mask = confirm_dust(luma_now, fill, mask)
+    else:
+        mask = (mask & inside) | confirm_dust(luma_now, fill, mask & ~inside)
+    sure = well_compensated(luma_now, luma_ref_a, luma_ref_b, mask, noise_sigma, noise_share=1.0)
+    fair = well_compensated(luma_now, luma_ref_a, luma_ref_b, mask & ~sure, noise_sigma, noise_share=2.0)
+    return drop_large(sure | confirm_dust(luma_now, fill, fair), max_extent)
 
 
 def fill_dust(

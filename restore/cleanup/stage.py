@@ -16,14 +16,7 @@ import numpy as np
 
 from restore.cleanup import deflicker as flicker
 from restore.cleanup.denoise import estimate_noise, temporal_denoise
-from restore.cleanup.dust import (
-    confirm_dust,
-    detect_dust,
-    drop_large,
-    dust_candidates,
-    fill_dust,
-    well_compensated,
-)
+from restore.cleanup.dust import dust_candidates, dust_mask, fill_dust
 from restore.cleanup.motion import (
     compose_flows,
     flow_luma,
@@ -354,31 +347,18 @@ class CleanupStage:
                         region[..., None], warp(record_b.image, repair_flow(flow_b, region)), ref_b
                     )
                     luma_a, luma_b = luma(ref_a), luma(ref_b)
-                # at a shot's ends both references lie on one side, where motion alone can make a
-                # pixel differ from both alike: ask for more contrast and a spot that fits once filled
-                one_sided = not past or not future
-                mask = detect_dust(
+                height, width = luma_now.shape
+                mask = dust_mask(
                     luma_now,
                     luma_a,
                     luma_b,
                     centre.noise,
-                    self.settings.dust_threshold,
-                    self.settings.dust_min_contrast * (1.2 if one_sided else 1.0),
+                    inside=None if not past or not future else lands_inside(flow_a) & lands_inside(flow_b),
+                    threshold=self.settings.dust_threshold,
+                    min_contrast=self.settings.dust_min_contrast,
+                    max_extent=max(16.0, self.settings.dust_max_size * max(height, width)),
+                    confirm_all=self.settings.dust_confirm,
                 )
-                # where a reference lands outside the frame (new picture entering at the border), as at a
-                # shot's ends, a spot must also fit its surroundings once filled
-                fill_luma = 0.5 * (luma_a + luma_b)
-                if one_sided or self.settings.dust_confirm:
-                    mask = confirm_dust(luma_now, fill_luma, mask)
-                else:
-                    inside = lands_inside(flow_a) & lands_inside(flow_b)
-                    mask = (mask & inside) | confirm_dust(luma_now, fill_luma, mask & ~inside)
-                # where compensation is only fairly good around a spot, the spot must also fit once filled
-                sure = well_compensated(luma_now, luma_a, luma_b, mask, centre.noise, noise_share=1.0)
-                fair = well_compensated(luma_now, luma_a, luma_b, mask & ~sure, centre.noise, noise_share=2.0)
-                mask = sure | confirm_dust(luma_now, fill_luma, fair)
-                height, width = mask.shape
-                mask = drop_large(mask, max(16.0, self.settings.dust_max_size * max(height, width)))
                 if self.keep_diagnostics:
                     self.masks.append((centre.index, mask))
                 if mask.any():
