@@ -32,7 +32,10 @@ __all__ = ["BatchItem", "BatchResult", "FilmWork", "run_batch", "read_input_list
 
 @dataclass(frozen=True)
 class BatchItem:
-    """What happened to one film of a batch (``error`` is None on success)."""
+    """What happened to one film of a batch (``error`` is None on success).
+
+    stages: what the source stages (cleanup, colour) did, one line per stage and segment made in this run.
+    """
 
     input: str
     output: str | None
@@ -40,6 +43,7 @@ class BatchItem:
     duration: float | None
     seconds: float
     error: str | None
+    stages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,16 +107,17 @@ def _with_engines(job: PreparedJob) -> PreparedJob:
     return _WORKER_ENGINES[key]
 
 
-def render_film_segment(work: FilmWork, segment: Segment) -> int:
-    """Task: one segment of one film (engines built once per worker and film)."""
+def render_film_segment(work: FilmWork, segment: Segment) -> tuple[str, ...]:
+    """Task: one segment of one film (engines built once per worker and film); returns its stage lines."""
     from restore.resumable import render_segment
     from restore.segments import Journal
 
-    return render_segment(_with_engines(work.job), Journal.load(work.journal), segment)
+    report = render_segment(_with_engines(work.job), Journal.load(work.journal), segment)
+    return tuple(f"segment {segment.index}: {line}" for line in report.stage_reports)
 
 
-def join_film(work: FilmWork, started: float, *segment_frames: int) -> BatchItem:
-    """Task: join a film's segments once they are all done."""
+def join_film(work: FilmWork, started: float, *segment_stages: tuple[str, ...]) -> BatchItem:
+    """Task: join a film's segments once they are all done (``segment_stages``: their stage lines)."""
     from restore.resumable import join_journal
     from restore.segments import Journal
 
@@ -121,7 +126,7 @@ def join_film(work: FilmWork, started: float, *segment_frames: int) -> BatchItem
     frames = len(job.plan)
     return BatchItem(
         str(job.config.input), str(job.config.output), frames, frames / float(job.plan.fps),
-        time.time() - started, None,
+        time.time() - started, None, tuple(line for lines in segment_stages for line in lines),
     )  # fmt: skip
 
 

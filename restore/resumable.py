@@ -60,11 +60,13 @@ def open_journal(job: PreparedJob) -> Journal:
 
 def render_segment(
     job: PreparedJob, journal: Journal, segment: Segment, on_progress: ProgressCallback | None = None
-) -> int:
-    """Make one segment's file and record it as done; returns its frame count."""
-    run_job(job, on_progress, frame_range=(segment.start, segment.stop), output=journal.parts / segment.file)
+) -> JobReport:
+    """Make one segment's file and record it as done; returns the segment's report."""
+    report = run_job(
+        job, on_progress, frame_range=(segment.start, segment.stop), output=journal.parts / segment.file
+    )
     journal.mark_done(segment)
-    return segment.stop - segment.start
+    return report
 
 
 def join_journal(job: PreparedJob, journal: Journal) -> None:
@@ -87,6 +89,8 @@ def join_journal(job: PreparedJob, journal: Journal) -> None:
 
 
 def _whole_job_report(job: PreparedJob, started: float, note: str) -> JobReport:
+    """The report of a segmented job: ``note`` on the segments, then what each source stage did over
+    the segments made in this run (a stage's counts add up across the segments it processed)."""
     total = len(job.plan)
     return JobReport(
         output=job.config.output,
@@ -98,7 +102,7 @@ def _whole_job_report(job: PreparedJob, started: float, note: str) -> JobReport:
         cuts=job.shots.cuts,
         repeats=int(job.shots.repeats.sum()),
         size=job.geometry.canvas,
-        stage_reports=(note,),
+        stage_reports=(note, *(f"{stage.name}: {stage.report()}" for stage in job.stages)),
     )
 
 

@@ -110,3 +110,26 @@ def test_a_killed_worker_has_its_task_retried(films, tmp_path):
     for clip in clips:
         restored = scan_video(out / clip.name.replace(".mp4", ".restored.mp4"))
         assert abs(restored.frame_count - round(scan_video(clip).duration * 30)) <= 1
+
+
+def test_the_report_says_what_the_cleanup_did_per_segment(films, tmp_path):
+    clips, _ = films
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_restore(
+        "batch", clips[0], clips[1], "-o", out, "--clean", "all", "--keep-grain", "0.3",
+        "--segment-seconds", "1", "--workers", "1", "-q",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "batch-report.json").read_text())
+    for entry in report["files"]:
+        lines = entry["stages"]
+        assert len(lines) >= 3, lines  # 3 s and 4 s films in 1 s segments
+        assert all(line.startswith("segment ") and ": clean: " in line for line in lines)
+        assert "grain kept 0.3" in lines[0] and "dust" in lines[0]
+    # the same job segmented on one machine says it too
+    single = run_restore(
+        clips[0], "-o", tmp_path / "one.mp4", "--clean", "deflicker", "--segment-seconds", "1"
+    )
+    assert single.returncode == 0, single.stderr
+    assert "segments: " in single.stderr and "clean: " in single.stderr and "deflicker" in single.stderr
