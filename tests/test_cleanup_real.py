@@ -138,3 +138,33 @@ def test_cli_cleanup_options_are_checked(tmp_path):
     assert good.returncode == 0, good.stderr
     assert "denoise strength 2" in good.stderr and "grain kept 0.3" in good.stderr
     assert not (tmp_path / "bad.mkv").exists()
+
+
+@pytest.mark.slow
+def test_cli_deflickers_a_flickering_film_end_to_end(tmp_path):
+    """Through the CLI, where the scan (not the test) finds the shots: flicker must not be taken for cuts."""
+    import subprocess
+
+    from restore.cleanup import DegradationSettings
+    from restore.ffmpeg import ffmpeg_exe
+
+    source = cut_lossless(shared_file("video", "bedroom.mp4"), tmp_path / "bedroom.mkv", 0, 90, 320)
+    frames = read_clip(source, 0, 90)
+    flickering, _ = degrade_clip(
+        frames, seed=3, settings=DegradationSettings(scratch_rate=0, dust_per_mpx=0, grain=0)
+    )
+    height, width = frames[0].shape[:2]
+    damaged = tmp_path / "flicker.mkv"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+         "-r", "30", "-i", "-", "-c:v", "ffv1", str(damaged)],
+        input=b"".join(f.tobytes() for f in flickering), check=True,
+    )  # fmt: skip
+    output = tmp_path / "out.mkv"
+    result = run_restore(damaged, "-o", output, "--codec", "ffv1", "--clean", "deflicker")
+    assert result.returncode == 0, result.stderr
+    assert " 0 cuts" in result.stderr or "0 cuts" in result.stdout, result.stderr
+    cleaned = list(decode_all(output))
+    before, after = flicker_figure(flickering), flicker_figure(cleaned)
+    print(f"flicker {before:.2f} -> {after:.2f} (undamaged {flicker_figure(frames):.2f})")
+    assert after * 5 <= before
