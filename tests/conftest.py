@@ -55,6 +55,29 @@ def make_clip(
     return path
 
 
+def flickering_clip(folder: Path, count: int, width: int = 320) -> tuple[Path, list, list]:
+    """bedroom.mp4 (a single shot) with the damage generator's flicker only (seed 3), stored as FFV1.
+
+    Returns (path, undamaged frames, flickering frames); frames are (H,W,3) uint8 RGB.
+    """
+    from restore.cleanup import DegradationSettings, degrade_clip
+    from restore.cleanup.evaluate import cut_lossless, read_clip
+
+    source = cut_lossless(shared_file("video", "bedroom.mp4"), folder / "bedroom.mkv", 0, count, width)
+    frames = read_clip(source, 0, count)
+    flickering, _ = degrade_clip(
+        frames, seed=3, settings=DegradationSettings(scratch_rate=0, dust_per_mpx=0, grain=0)
+    )
+    height, width = frames[0].shape[:2]
+    path = folder / "flicker.mkv"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+         "-r", "30", "-i", "-", "-c:v", "ffv1", str(path)],
+        input=b"".join(f.tobytes() for f in flickering), check=True,
+    )  # fmt: skip
+    return path, frames, flickering
+
+
 def audio_duration(path: Path, stream: int = 0) -> float:
     """Seconds of decoded audio in stream ``stream`` (samples / rate)."""
     raw = subprocess.run(

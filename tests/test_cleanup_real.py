@@ -22,7 +22,7 @@ from restore.cleanup.evaluate import (
     temporal_median,
 )
 from restore.stages import SourceFrame
-from tests.conftest import decode_all, ffmpeg, run_restore, shared_file
+from tests.conftest import decode_all, ffmpeg, flickering_clip, run_restore, shared_file
 
 CLIPS = {
     "carphone": ("carphone.mp4", 0, 40, None),
@@ -143,23 +143,7 @@ def test_cli_cleanup_options_are_checked(tmp_path):
 @pytest.mark.slow
 def test_cli_deflickers_a_flickering_film_end_to_end(tmp_path):
     """Through the CLI, where the scan (not the test) finds the shots: flicker must not be taken for cuts."""
-    import subprocess
-
-    from restore.cleanup import DegradationSettings
-    from restore.ffmpeg import ffmpeg_exe
-
-    source = cut_lossless(shared_file("video", "bedroom.mp4"), tmp_path / "bedroom.mkv", 0, 90, 320)
-    frames = read_clip(source, 0, 90)
-    flickering, _ = degrade_clip(
-        frames, seed=3, settings=DegradationSettings(scratch_rate=0, dust_per_mpx=0, grain=0)
-    )
-    height, width = frames[0].shape[:2]
-    damaged = tmp_path / "flicker.mkv"
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-         "-r", "30", "-i", "-", "-c:v", "ffv1", str(damaged)],
-        input=b"".join(f.tobytes() for f in flickering), check=True,
-    )  # fmt: skip
+    damaged, frames, flickering = flickering_clip(tmp_path, 90)
     output = tmp_path / "out.mkv"
     result = run_restore(damaged, "-o", output, "--codec", "ffv1", "--clean", "deflicker")
     assert result.returncode == 0, result.stderr

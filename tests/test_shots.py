@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 
 from restore.scan import scan_video
 from restore.shots import ShotSettings, analyse_shots
-from tests.conftest import shared_file
+from tests.conftest import flickering_clip, shared_file
 
 
 def _motion(count: int, level: float = 6.0, seed: int = 0) -> np.ndarray:
@@ -65,21 +63,6 @@ def test_real_clips():
 
 def test_flicker_is_no_cut(tmp_path):
     """Old film's frame-to-frame brightness flicker must not split a shot into many."""
-    from restore.cleanup import DegradationSettings, degrade_clip
-    from restore.cleanup.evaluate import cut_lossless, read_clip
-    from restore.ffmpeg import ffmpeg_exe
-
-    source = cut_lossless(shared_file("video", "bedroom.mp4"), tmp_path / "bedroom.mkv", 0, 120, 320)
-    frames = read_clip(source, 0, 120)
-    flickering, _ = degrade_clip(
-        frames, seed=3, settings=DegradationSettings(scratch_rate=0, dust_per_mpx=0, grain=0)
-    )
-    height, width = frames[0].shape[:2]
-    path = tmp_path / "flicker.mkv"
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-         "-r", "30", "-i", "-", "-c:v", "ffv1", str(path)],
-        input=b"".join(f.tobytes() for f in flickering), check=True,
-    )  # fmt: skip
+    path, _, _ = flickering_clip(tmp_path, 120)
     timeline = scan_video(path)
     assert analyse_shots(timeline.pair_difference, timeline.pair_histogram_distance).cuts == ()
