@@ -98,19 +98,21 @@ def _normalised(thumbnail: np.ndarray) -> tuple[np.ndarray, float]:
     return ((pixels - mean) / spread).reshape(thumbnail.shape), float(spread.mean())
 
 
+def _channel_histograms(bins: np.ndarray) -> np.ndarray:
+    """(P,3) bin indices in [0, _HIST_BINS) -> the three channels' histograms, each summing to 1."""
+    counts = [np.bincount(bins[:, c], minlength=_HIST_BINS) for c in range(3)]
+    return np.concatenate(counts).astype(np.float64) / bins.shape[0]
+
+
 def _histogram(thumbnail: np.ndarray) -> np.ndarray:
-    """Per-channel histograms of a uint8 thumbnail, normalised to sum 1 each."""
-    quantised = thumbnail.reshape(-1, 3) // (256 // _HIST_BINS)
-    counts = [np.bincount(quantised[:, c], minlength=_HIST_BINS) for c in range(3)]
-    return np.concatenate(counts).astype(np.float64) / quantised.shape[0]
+    """Per-channel histograms of a uint8 thumbnail."""
+    return _channel_histograms(thumbnail.reshape(-1, 3) // (256 // _HIST_BINS))
 
 
 def _standardised_histogram(standardised: np.ndarray) -> np.ndarray:
-    """Per-channel histograms of a standardised thumbnail over ±2.5 spreads, normalised to sum 1 each."""
+    """Per-channel histograms of a standardised thumbnail over ±2.5 spreads."""
     clipped = np.clip(standardised.reshape(-1, 3), -2.5, 2.4999)
-    quantised = ((clipped + 2.5) * (_HIST_BINS / 5.0)).astype(np.int64)
-    counts = [np.bincount(quantised[:, c], minlength=_HIST_BINS) for c in range(3)]
-    return np.concatenate(counts).astype(np.float64) / quantised.shape[0]
+    return _channel_histograms(((clipped + 2.5) * (_HIST_BINS / 5.0)).astype(np.int64))
 
 
 def _pair_measures(

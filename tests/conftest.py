@@ -61,21 +61,14 @@ def flickering_clip(folder: Path, count: int, width: int = 320) -> tuple[Path, l
     Returns (path, undamaged frames, flickering frames); frames are (H,W,3) uint8 RGB.
     """
     from restore.cleanup import DegradationSettings, degrade_clip
-    from restore.cleanup.evaluate import cut_lossless, read_clip
+    from restore.cleanup.evaluate import cut_lossless, read_clip, write_lossless
 
     source = cut_lossless(shared_file("video", "bedroom.mp4"), folder / "bedroom.mkv", 0, count, width)
     frames = read_clip(source, 0, count)
     flickering, _ = degrade_clip(
         frames, seed=3, settings=DegradationSettings(scratch_rate=0, dust_per_mpx=0, grain=0)
     )
-    height, width = frames[0].shape[:2]
-    path = folder / "flicker.mkv"
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-         "-r", "30", "-i", "-", "-c:v", "ffv1", str(path)],
-        input=b"".join(f.tobytes() for f in flickering), check=True,
-    )  # fmt: skip
-    return path, frames, flickering
+    return write_lossless(flickering, folder / "flicker.mkv"), frames, flickering
 
 
 def audio_duration(path: Path, stream: int = 0) -> float:

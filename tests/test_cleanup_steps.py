@@ -248,6 +248,13 @@ def test_deflicker_leaves_a_steady_clip_untouched():
 
     clean = moving_texture(12)
     assert all(np.array_equal(a, b) for a, b in zip(deflicker_frames(clean), clean, strict=True))
+    # a flicker of ±0.4 %, under half a grey level of change: left alone, but corrected without the deadband
+    faint = [
+        np.clip(f * (1.0 + 0.004 * (-1) ** t) + 0.5, 0, 255).astype(np.uint8) for t, f in enumerate(clean)
+    ]
+    assert all(np.array_equal(a, b) for a, b in zip(deflicker_frames(faint), faint, strict=True))
+    undamped = deflicker_frames(faint, CleanupSettings(flicker_deadband=0.0))
+    assert not all(np.array_equal(a, b) for a, b in zip(undamped, faint, strict=True))
     luma = np.full((10, 10), 0.5, np.float32)
     gain, offset, change = shrink_correction(luma, np.full_like(luma, 1.1), np.zeros_like(luma), 0.002)
     assert change == pytest.approx(0.05 - 0.002, abs=1e-6)

@@ -23,6 +23,7 @@ __all__ = [
     "ffmpeg_deflicker_hqdn3d",
     "read_clip",
     "cut_lossless",
+    "write_lossless",
 ]
 
 
@@ -141,5 +142,17 @@ def cut_lossless(
          "-vf", f"select='gte(n,{start})',setpts=PTS-STARTPTS{scale}", "-frames:v", str(count),
          "-c:v", "ffv1", "-an", str(out)],
         capture_output=True, check=True,
+    )  # fmt: skip
+    return Path(out)
+
+
+def write_lossless(frames: list[np.ndarray], out: str | Path, rate: str = "30") -> Path:
+    """(H,W,3) uint8 RGB frames into an FFV1 file ``out`` at ``rate`` frames per second."""
+    height, width = frames[0].shape[:2]
+    subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", rate, "-i", "-",
+         "-c:v", "ffv1", str(out)],
+        input=b"".join(np.ascontiguousarray(f).tobytes() for f in frames), capture_output=True, check=True,
     )  # fmt: skip
     return Path(out)

@@ -19,7 +19,6 @@ __all__ = [
     "luma",
     "flow_luma",
     "reduced_flows",
-    "neighbour_flows",
     "upsample_flow",
     "warp",
     "flow_validity",
@@ -77,22 +76,6 @@ def reduced_flows(
     pixels; :func:`upsample_flow` brings them to full size.
     """
     return estimate_bidirectional_flow(luma0, luma1, settings)
-
-
-def neighbour_flows(
-    luma0: np.ndarray,
-    luma1: np.ndarray,
-    height: int,
-    width: int,
-    settings: FlowSettings = CLEANUP_FLOW_SETTINGS,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Flows frame0→frame1 and frame1→frame0 at full size.
-
-    luma0, luma1: (h,w) uint8 from :func:`flow_luma`. Returns two (height,width,2) float32 flows in
-    full-resolution pixels; ``flow_0to1[y, x]`` is the displacement (dx, dy) of pixel (x, y) of frame0.
-    """
-    flow_0to1, flow_1to0 = reduced_flows(luma0, luma1, settings)
-    return upsample_flow(flow_0to1, height, width), upsample_flow(flow_1to0, height, width)
 
 
 @functools.lru_cache(maxsize=8)

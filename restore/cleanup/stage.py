@@ -62,8 +62,8 @@ def parse_steps(requested: Iterable[str]) -> tuple[str, ...]:
 class CleanupSettings:
     """What the cleanup does.
 
-    steps: subset of :data:`STEPS`. flicker_window: half-width (frames) of the running median that is
-    the brightness trend kept;
+    steps: subset of :data:`STEPS`. flicker_window: frames each side of a frame from which its
+    brightness trend is taken (:func:`restore.cleanup.deflicker.smooth_paths`);
     flicker_deadband: mean brightness change (intensity units) below which a frame is left as it is.
     dust_threshold: detection threshold in noise standard deviations; dust_min_contrast: and at least this
     (intensity units); dust_max_size: the largest spot taken for dust, as a fraction of the picture's
