@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_VIDEO = REPO.parent / "shared" / "data" / "video"
 sys.path.insert(0, str(REPO))
 
-from restore.ffmpeg import ffmpeg_exe  # noqa: E402
+from restore.media.ffmpeg import ffmpeg_exe  # noqa: E402
 
 
 def ffmpeg(*args: str) -> None:

@@ -4,7 +4,7 @@
   .venv/bin/python benchmarks/bench_cleanup.py [--frames 40] [--out FILE]
 
 1. Quality: real clips (carphone 0-39, bedroom 0-39 reduced to 480x270, bikes 140-179 without cuts)
-   damaged by ``restore.cleanup.degrade_clip(seed=1)``; PSNR against the clean clip of the damaged
+   damaged by ``restore.stages.cleanup.degrade_clip(seed=1)``; PSNR against the clean clip of the damaged
    clip, FFmpeg ``deflicker,hqdn3d``, a naive 3-frame temporal median and ``--clean all``; the flicker
    figure before and after; dust recall and false detections; PSNR of ``--clean all`` on the
    undamaged clip against itself. All in the same run.
@@ -34,8 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._util import SHARED_VIDEO, run_measured  # noqa: E402
-from restore.cleanup import CleanupSettings, CleanupStage, DegradationSettings, degrade_clip  # noqa: E402
-from restore.cleanup.evaluate import (  # noqa: E402
+from restore.evaluation.cleanup import (  # noqa: E402
     clip_psnr,
     cut_lossless,
     dust_hits,
@@ -45,9 +44,11 @@ from restore.cleanup.evaluate import (  # noqa: E402
     temporal_median,
     write_lossless,
 )
-from restore.scan import scan_video  # noqa: E402
-from restore.shots import analyse_shots  # noqa: E402
+from restore.evaluation.degrade import DegradationSettings, degrade_clip  # noqa: E402
+from restore.media.scan import scan_video  # noqa: E402
+from restore.plan.shots import analyse_shots  # noqa: E402
 from restore.stages import SourceFrame  # noqa: E402
+from restore.stages.cleanup import CleanupSettings, CleanupStage  # noqa: E402
 
 QUALITY_CLIPS = [("carphone.mp4", 0, None), ("bedroom.mp4", 0, 480), ("bikes.mp4", 140, None)]
 SPEED_CLIPS = [("archival_abomb.mp4", "432x320"), ("bigbuckbunny.mp4", "1280x720")]

@@ -3,7 +3,7 @@
 Scores (``--scores``): bedroom.mp4, bikes.mp4 (all its shots) and bigbuckbunny.mp4 from ../shared/data/video
 at 320x180, first frame of each shot as the only reference; mean chroma error (CIE Lab a,b Euclidean, frames
 after the first) of the static-copy and naive-propagation baselines and of the reference engine, and temporal
-flicker against the original's (see restore/colorize/evaluate.py).
+flicker against the original's (see restore/evaluation/colorize.py).
 
 Timing (``--timing``): seconds per 432x320 and 1280x720 frame for the reference engine and, with random
 weights standing in for the official checkpoints, the ECCV16 / SIGGRAPH17 engines with flow stabilisation.
@@ -25,17 +25,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restore.colorize.evaluate import (  # noqa: E402
+from restore.evaluation.colorize import (  # noqa: E402
     load_clip,
     naive_propagation,
     reference_colorize,
     score_clip,
     static_copy,
 )
-from restore.colorize.lab import rgb_to_lab  # noqa: E402
-from restore.colorize.learned import LearnedColorizer  # noqa: E402
-from restore.colorize.reference import ColorReference, ReferenceColorizer, ReferenceSettings  # noqa: E402
-from restore.colorize.zhang import ECCV16Colorizer, SIGGRAPH17Colorizer  # noqa: E402
+from restore.stages.colorize.lab import rgb_to_lab  # noqa: E402
+from restore.stages.colorize.learned import LearnedColorizer  # noqa: E402
+from restore.stages.colorize.reference import ColorReference, ReferenceColorizer, ReferenceSettings  # noqa: E402
+from restore.stages.colorize.zhang import ECCV16Colorizer, SIGGRAPH17Colorizer  # noqa: E402
 
 VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
 CLIPS = {

@@ -5,7 +5,7 @@
 
 For carphone.mp4 (CIF, out-of-gamut colours) and 40 frames of bikes.mp4, each stored losslessly
 first: decode to RGB24 and encode back to YUV 4:2:0, once with swscale's default flags and once with
-``restore.ffmpeg.SWS_FLAGS``; PSNR (RGB, against the source decoded the same accurate way) of the
+``restore.media.ffmpeg.SWS_FLAGS``; PSNR (RGB, against the source decoded the same accurate way) of the
 lossless round trip (FFV1) and through x264 CRF 18, next to the x264 encode of the source's own YUV.
 Then the speed of the RGB decode of a 1080p clip with each flag set.
 """
@@ -19,11 +19,11 @@ from pathlib import Path
 
 from _util import SHARED_VIDEO, ffmpeg, looped_clip
 
-from restore.cleanup.evaluate import clip_psnr, cut_lossless
-from restore.decode import open_reader
-from restore.ffmpeg import SWS_FLAGS, ffmpeg_exe
-from restore.probe import probe
-from restore.scan import scan_video
+from restore.evaluation.cleanup import clip_psnr, cut_lossless
+from restore.media.decode import open_reader
+from restore.media.ffmpeg import SWS_FLAGS, ffmpeg_exe
+from restore.media.probe import probe
+from restore.media.scan import scan_video
 
 CLIPS = [("carphone.mp4", 0, 40), ("bikes.mp4", 140, 40)]
 X264 = ["-c:v", "libx264", "-preset", "medium", "-crf", "18"]

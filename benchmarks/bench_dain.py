@@ -23,8 +23,8 @@ import time
 def _measure(args: argparse.Namespace) -> None:
     import torch
 
-    from dain.engines.dain_engine import DainInterpolator
-    from dain.network import DAIN
+    from dain.engines.dain import DainInterpolator
+    from dain.nets.network import DAIN
 
     torch.manual_seed(0)
     width, height = (int(v) for v in args.size.split("x"))

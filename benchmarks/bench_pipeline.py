@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _util import SHARED_VIDEO, looped_clip, run_measured
 
-from restore.ffmpeg import ffmpeg_exe
+from restore.media.ffmpeg import ffmpeg_exe
 
 
 def restore_command(*args: str) -> list[str]:
@@ -65,16 +65,16 @@ def bench_memory(work: Path) -> list[str]:
 
 
 def _count_frames_ours(path: Path) -> int:
-    from restore.decode import open_reader
-    from restore.probe import probe
-    from restore.scan import scan_video
+    from restore.media.decode import open_reader
+    from restore.media.probe import probe
+    from restore.media.scan import scan_video
 
     with open_reader(path, probe(path), scan_video(path)) as reader:
         return sum(1 for _ in reader)
 
 
 def _count_frames_ours_decode_only(path: Path, width: int, height: int) -> int:
-    from restore.decode import FrameReader
+    from restore.media.decode import FrameReader
 
     with FrameReader(path, width, height, color_matrix="bt709", full_range=False) as reader:
         return sum(1 for _ in reader)

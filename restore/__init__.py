@@ -13,7 +13,7 @@ __all__ = ["restore_video", "interpolate_pair", "plan_frames", "RestoreConfig", 
 _LAZY = {
     "restore_video": "restore.api",
     "interpolate_pair": "restore.api",
-    "plan_frames": "restore.timing",
+    "plan_frames": "restore.plan.timing",
     "RestoreConfig": "restore.config",
     "RestoreError": "restore.errors",
 }

@@ -11,10 +11,10 @@ import torch
 
 from dain.engines import create_interpolator
 from restore.config import RestoreConfig, default_output_path
-from restore.frames import array_to_tensor, tensor_to_array
-from restore.geometry import parse_size
-from restore.pipeline import JobReport, prepare_job, resolve_device, run_job
-from restore.timing import parse_frame_rate
+from restore.jobs.run import JobReport, prepare_job, resolve_device, run_job
+from restore.media.frames import array_to_tensor, tensor_to_array
+from restore.plan.geometry import parse_size
+from restore.plan.timing import parse_frame_rate
 
 __all__ = ["restore_video", "interpolate_pair"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from restore.shots import ShotSettings
+from restore.plan.shots import ShotSettings
 
 __all__ = ["RestoreConfig", "default_output_path"]
 

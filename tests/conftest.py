@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from restore.ffmpeg import ffmpeg_exe
+from restore.media.ffmpeg import ffmpeg_exe
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_VIDEO = SHARED / "data" / "video"
@@ -60,8 +60,8 @@ def flickering_clip(folder: Path, count: int, width: int = 320) -> tuple[Path, l
 
     Returns (path, undamaged frames, flickering frames); frames are (H,W,3) uint8 RGB.
     """
-    from restore.cleanup import DegradationSettings, degrade_clip
-    from restore.cleanup.evaluate import cut_lossless, read_clip, write_lossless
+    from restore.evaluation.cleanup import cut_lossless, read_clip, write_lossless
+    from restore.evaluation.degrade import DegradationSettings, degrade_clip
 
     source = cut_lossless(shared_file("video", "bedroom.mp4"), folder / "bedroom.mkv", 0, count, width)
     frames = read_clip(source, 0, count)
@@ -83,9 +83,9 @@ def audio_duration(path: Path, stream: int = 0) -> float:
 
 def decode_all(path: Path) -> np.ndarray:
     """Every frame of ``path`` as (N, H, W, 3) uint8 (small clips only)."""
-    from restore.decode import open_reader
-    from restore.probe import probe
-    from restore.scan import scan_video
+    from restore.media.decode import open_reader
+    from restore.media.probe import probe
+    from restore.media.scan import scan_video
 
     with open_reader(path, probe(path), scan_video(path)) as reader:
         return np.stack(list(reader))

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from restore.batch import run_batch
 from restore.config import RestoreConfig
-from restore.scan import scan_video
+from restore.jobs.batch import run_batch
+from restore.media.scan import scan_video
 from tests.conftest import make_clip, run_restore
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dain.engines.base import create_interpolator
-from dain.engines.classic import ClassicInterpolator, ClassicSettings
+from dain.engines.classic.engine import ClassicInterpolator, ClassicSettings
 
 HEIGHT, WIDTH = 96, 128
 SQUARE = 28

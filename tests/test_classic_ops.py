@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from cuda_kernels import adaptive_warp_reference
-from dain.classic.blending import blend_weights, compose
-from dain.classic.ops import interpolation_kernel, project_flow, resize_planes, warp_planes
+from dain.engines.classic.blending import blend_weights, compose
+from dain.engines.classic.ops import interpolation_kernel, project_flow, resize_planes, warp_planes
 
 
 def _smooth_planes(seed: int, channels: int, height: int, width: int) -> torch.Tensor:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from dain.engines.classic import ClassicInterpolator
+from dain.engines.classic.engine import ClassicInterpolator
 
 from .conftest import shared_file
 

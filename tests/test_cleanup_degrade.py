@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from restore.cleanup import DegradationSettings, degrade_clip
+from restore.evaluation.degrade import DegradationSettings, degrade_clip
 
 
 def _frames(count: int = 12) -> list[np.ndarray]:

@@ -11,8 +11,7 @@ import functools
 import numpy as np
 import pytest
 
-from restore.cleanup import CleanupSettings, CleanupStage, degrade_clip
-from restore.cleanup.evaluate import (
+from restore.evaluation.cleanup import (
     clip_psnr,
     cut_lossless,
     dust_hits,
@@ -21,7 +20,9 @@ from restore.cleanup.evaluate import (
     read_clip,
     temporal_median,
 )
+from restore.evaluation.degrade import degrade_clip
 from restore.stages import SourceFrame
+from restore.stages.cleanup import CleanupSettings, CleanupStage
 from tests.conftest import decode_all, ffmpeg, flickering_clip, run_restore, shared_file
 
 CLIPS = {

@@ -6,23 +6,22 @@ import cv2
 import numpy as np
 import pytest
 
-from restore.cleanup import (
+from restore.evaluation.cleanup import clip_psnr, flicker_figure
+from restore.evaluation.degrade import DegradationSettings, degrade_clip
+from restore.stages import SourceFrame
+from restore.stages.cleanup import (
     CleanupSettings,
     CleanupStage,
-    DegradationSettings,
     clean_frames,
     deflicker_frames,
-    degrade_clip,
     denoise_frames,
     parse_steps,
     remove_dust,
     remove_scratches,
 )
-from restore.cleanup.dust import detect_dust
-from restore.cleanup.evaluate import clip_psnr, flicker_figure
-from restore.cleanup.scratches import column_profile, fill_spans, find_scratch_spans, persistent_spans
-from restore.cleanup.stage import _windows
-from restore.stages import SourceFrame
+from restore.stages.cleanup.dust import detect_dust
+from restore.stages.cleanup.scratches import column_profile, fill_spans, find_scratch_spans, persistent_spans
+from restore.stages.cleanup.stage import _windows
 
 
 def moving_texture(
@@ -168,8 +167,8 @@ def test_settings_are_checked():
 
 
 def test_repair_flow_and_confirm_dust():
-    from restore.cleanup.dust import confirm_dust
-    from restore.cleanup.motion import lands_inside, repair_flow
+    from restore.stages.cleanup.dust import confirm_dust
+    from restore.stages.cleanup.motion import lands_inside, repair_flow
 
     flow = np.zeros((40, 50, 2), np.float32)
     flow[..., 0], flow[..., 1] = 1.5, -0.7
@@ -193,7 +192,7 @@ def test_repair_flow_and_confirm_dust():
 
 
 def test_well_compensated_keeps_specks_on_tracked_picture_only():
-    from restore.cleanup.dust import well_compensated
+    from restore.stages.cleanup.dust import well_compensated
 
     rng = np.random.default_rng(0)
     picture = cv2.GaussianBlur(rng.random((60, 80)).astype(np.float32), (0, 0), 2.0) * 0.5 + 0.25
@@ -211,7 +210,7 @@ def test_well_compensated_keeps_specks_on_tracked_picture_only():
 
 
 def test_drop_large_keeps_dust_sized_spots():
-    from restore.cleanup.dust import drop_large
+    from restore.stages.cleanup.dust import drop_large
 
     mask = np.zeros((100, 100), bool)
     mask[5:9, 5:9] = True
@@ -221,7 +220,7 @@ def test_drop_large_keeps_dust_sized_spots():
 
 
 def test_fits_overlay_tells_a_scratch_from_a_gap_between_posts():
-    from restore.cleanup.scratches import fits_overlay, line_response, profile_level
+    from restore.stages.cleanup.scratches import fits_overlay, line_response, profile_level
 
     height, width = 120, 60
     rng = np.random.default_rng(1)
@@ -244,7 +243,7 @@ def test_fits_overlay_tells_a_scratch_from_a_gap_between_posts():
 
 
 def test_deflicker_leaves_a_steady_clip_untouched():
-    from restore.cleanup.deflicker import shrink_correction
+    from restore.stages.cleanup.deflicker import shrink_correction
 
     clean = moving_texture(12)
     assert all(np.array_equal(a, b) for a, b in zip(deflicker_frames(clean), clean, strict=True))
@@ -273,7 +272,7 @@ def test_denoise_leaves_noise_under_the_floor_alone():
 
 
 def test_scratch_on_moving_picture_is_filled_from_the_neighbours():
-    from restore.cleanup.scratches import clear_of_spans, fill_spans
+    from restore.stages.cleanup.scratches import clear_of_spans, fill_spans
 
     frames = moving_texture(8, speed=3.0)
     scratched = [f.copy() for f in frames]
@@ -310,7 +309,7 @@ def test_deflicker_keeps_a_lamp_switched_on_and_a_curved_fade():
 
 
 def test_smooth_paths_median_and_fit():
-    from restore.cleanup.deflicker import GRID, FlickerPath, smooth_paths
+    from restore.stages.cleanup.deflicker import GRID, FlickerPath, smooth_paths
 
     rng = np.random.default_rng(0)
     times = np.arange(41, dtype=np.float64)

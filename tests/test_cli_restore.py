@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from restore.config import RestoreConfig
-from restore.pipeline import prepare_job
-from restore.probe import probe
-from restore.scan import scan_video
+from restore.jobs.run import prepare_job
+from restore.media.probe import probe
+from restore.media.scan import scan_video
 from tests.conftest import audio_duration, decode_all, make_clip, run_restore, shared_file
 
 
@@ -275,7 +275,7 @@ def test_default_engine_end_to_end(clip_factory, tmp_path):
 
 @pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p10le"])
 def test_copy_only_jobs_pass_yuv_through_faithfully(clip_factory, tmp_path, pix_fmt):
-    from restore.pipeline import _native_passthrough, run_job
+    from restore.jobs.run import _native_passthrough, run_job
 
     clip = clip_factory(f"pass_{pix_fmt}.mp4", rate="24", seconds=1.0, pix_fmt=pix_fmt)
     outputs = {}

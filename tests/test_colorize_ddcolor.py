@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from restore.colorize.ddcolor import load_ddcolor
+from restore.stages.colorize.ddcolor import load_ddcolor
 
 extra = pytest.importorskip("spandrel_extra_arches", reason="the optional ddcolor extra is not installed")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from restore.colorize.evaluate import (
+from restore.evaluation.colorize import (
     ClipScore,
     load_clip,
     naive_propagation,

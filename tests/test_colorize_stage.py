@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from restore.colorize import create_colorize_stage
-from restore.colorize.evaluate import chroma_error
-from restore.colorize.lab import from_unit_float, merge_lab, rgb_to_lab
-from restore.colorize.stage import ColorizeStage, collect_references
 from restore.config import RestoreConfig
-from restore.ffmpeg import ffmpeg_exe
-from restore.images import write_image
+from restore.evaluation.colorize import chroma_error
+from restore.media.ffmpeg import ffmpeg_exe
+from restore.media.images import write_image
 from restore.stages import SourceFrame
+from restore.stages.colorize import create_colorize_stage
+from restore.stages.colorize.lab import from_unit_float, merge_lab, rgb_to_lab
+from restore.stages.colorize.stage import ColorizeStage, collect_references
 from tests.conftest import decode_all, ffmpeg, run_restore
 
 CPU = torch.device("cpu")

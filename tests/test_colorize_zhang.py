@@ -6,17 +6,22 @@ import numpy as np
 import pytest
 import torch
 
-from restore.colorize import create_colorize_stage
-from restore.colorize.learned import LearnedColorizer, LearnedSettings
-from restore.colorize.weights import COLORIZE_WEIGHTS, HASH_PREFIXES, load_colorizer, resolve_colorize_weights
-from restore.colorize.zhang import (
+from restore.config import RestoreConfig
+from restore.stages import SourceFrame
+from restore.stages.colorize import create_colorize_stage
+from restore.stages.colorize.learned import LearnedColorizer, LearnedSettings
+from restore.stages.colorize.weights import (
+    COLORIZE_WEIGHTS,
+    HASH_PREFIXES,
+    load_colorizer,
+    resolve_colorize_weights,
+)
+from restore.stages.colorize.zhang import (
     ECCV16Colorizer,
     SIGGRAPH17Colorizer,
     detect_architecture,
     load_zhang_state_dict,
 )
-from restore.config import RestoreConfig
-from restore.stages import SourceFrame
 
 # a sample of the official checkpoints' keys and shapes (richzhang/colorization, colorizers/*.py); the tensor
 # counts (without num_batches_tracked) are counted by hand from the official layer lists: ECCV16 has 23

@@ -16,7 +16,7 @@ from dain.checkpoint import (
     save_checkpoint,
     state_dict_mismatches,
 )
-from dain.network import DAIN
+from dain.nets.network import DAIN
 
 
 @pytest.fixture(scope="module")

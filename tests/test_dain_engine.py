@@ -20,11 +20,11 @@ import pytest
 import torch
 from torch import nn
 
-from dain import weights
+from dain import hub as weights
 from dain.checkpoint import save_checkpoint
 from dain.engines import Interpolator, available_interpolators, create_interpolator
-from dain.engines.dain_engine import DainInterpolator, tile_starts
-from dain.network import DAIN
+from dain.engines.dain import DainInterpolator, tile_starts
+from dain.nets.network import DAIN
 
 SUBNETWORKS = (
     "flownets",

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from dain.context import ContextExtractor
-from dain.kernel_net import KernelHead, KernelTrunk
-from dain.megadepth import build_megadepth_hourglass
-from dain.network import DAIN, official_padding
-from dain.pwcnet import PWCDCNet, backward_warp_with_mask
-from dain.rectify import RectifyNet
+from dain.nets.context import ContextExtractor
+from dain.nets.kernel_net import KernelHead, KernelTrunk
+from dain.nets.megadepth import build_megadepth_hourglass
+from dain.nets.network import DAIN, official_padding
+from dain.nets.pwcnet import PWCDCNet, backward_warp_with_mask
+from dain.nets.rectify import RectifyNet
 
 SPEC_TSV = Path(__file__).resolve().parent / "data" / "dain_state_dict.tsv"
 

@@ -16,9 +16,9 @@ import threading
 import pytest
 import torch
 
-from dain import weights
+from dain import hub as weights
 from dain.checkpoint import read_checkpoint
-from dain.weights import (
+from dain.hub import (
     ChecksumError,
     WeightsUnavailableError,
     cache_dir,

@@ -1,8 +1,9 @@
 """The CUDA sources themselves, run on the CPU through the C++ shim, match the PyTorch references.
 
-The shim (cuda_kernels/shim/cuda_cpu_shim.h + cuda_kernels/cpu_shim.py) compiles each .cu with g++
-and runs its kernels serially over the launch grid; ShimLauncher plugs it into the very autograd
-Functions that the CuPy path uses, so forward, backward and the launch orchestration are all tested.
+The shim (cuda_kernels/testing/shim/cuda_cpu_shim.h + cuda_kernels/testing/cpu_shim.py) compiles
+each .cu with g++ and runs its kernels serially over the launch grid; ShimLauncher plugs it into
+the very autograd Functions that the CuPy path uses, so forward, backward and the launch
+orchestration are all tested.
 """
 
 import shutil
@@ -17,8 +18,13 @@ from cuda_kernels import adaptive_warp_reference, correlation_reference, depth_f
 from cuda_kernels._cupy_launch import kernel_source
 from cuda_kernels.adaptive_warp_op import _AdaptiveWarpKernel
 from cuda_kernels.correlation_op import _CorrelationKernel
-from cuda_kernels.cpu_shim import ShimLauncher, build_shim_from_source, build_shim_library, kernel_signatures
 from cuda_kernels.depth_flow_projection_op import _DepthFlowProjectionKernel
+from cuda_kernels.testing.cpu_shim import (
+    ShimLauncher,
+    build_shim_from_source,
+    build_shim_library,
+    kernel_signatures,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="the CPU shim needs g++")
 

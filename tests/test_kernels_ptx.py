@@ -12,7 +12,7 @@ from importlib import resources
 import pytest
 
 from cuda_kernels._cupy_launch import kernel_source
-from cuda_kernels.cpu_shim import kernel_signatures
+from cuda_kernels.testing.cpu_shim import kernel_signatures
 
 CU_FILES = sorted(p.name for p in resources.files("cuda_kernels").iterdir() if p.name.endswith(".cu"))
 ARCH = "compute_75"  # the oldest architecture that CUDA 12/13 NVRTC still targets

@@ -7,9 +7,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from restore.decode import open_reader
-from restore.probe import bit_depth_of, probe, split_top_level
-from restore.scan import scan_video, snap_to_frame_grid
+from restore.media.decode import open_reader
+from restore.media.probe import bit_depth_of, probe, split_top_level
+from restore.media.scan import scan_video, snap_to_frame_grid
 from tests.conftest import ffmpeg, shared_file
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from restore.probe import probe
-from restore.scan import scan_video
+from restore.media.probe import probe
+from restore.media.scan import scan_video
 from tests.conftest import audio_duration, decode_all, run_restore
 
 JOB = ("--fps", "30", "--interp", "blend", "--segment-seconds", "1", "-q")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from restore.scan import scan_video
-from restore.shots import ShotSettings, analyse_shots
+from restore.media.scan import scan_video
+from restore.plan.shots import ShotSettings, analyse_shots
 from tests.conftest import flickering_clip, shared_file
 
 

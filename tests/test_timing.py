@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restore.timing import PHASE_EPSILON, parse_frame_rate, plan_frames
+from restore.plan.timing import PHASE_EPSILON, parse_frame_rate, plan_frames
 
 SOURCE_RATES = ["16", "18", "24000/1001", "24", "25", "30000/1001"]
 TARGET_RATES = ["24", "25", "30", "48", "50", "60000/1001", "60", "120"]

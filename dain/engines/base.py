@@ -36,8 +36,8 @@ class Interpolator(Protocol):
 ENGINE_FACTORIES: dict[str, str] = {
     "repeat": "dain.engines.simple:RepeatInterpolator",
     "blend": "dain.engines.simple:BlendInterpolator",
-    "classic": "dain.engines.classic:ClassicInterpolator",
-    "dain": "dain.engines.dain_engine:DainInterpolator",
+    "classic": "dain.engines.classic.engine:ClassicInterpolator",
+    "dain": "dain.engines.dain:DainInterpolator",
 }
 
 

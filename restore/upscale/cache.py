@@ -1,6 +1,6 @@
 """Where super-resolution model files live: the ``models`` folder of the toolkit's cache.
 
-The cache root is the one the DAIN weight registry uses (:func:`dain.weights.cache_dir`:
+The cache root is the one the DAIN weight registry uses (:func:`dain.hub.cache_dir`:
 ``$RESTORE_CACHE_DIR``, else ``$XDG_CACHE_HOME/dain-restore``, else ``~/.cache/dain-restore``).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dain.weights import CACHE_ENV, cache_dir
+from dain.hub import CACHE_ENV, cache_dir
 
 __all__ = ["CACHE_DIR_ENV", "model_cache_dir"]
 

@@ -1,0 +1,85 @@
+"""Source stages: cleanup and colour, applied to decoded source frames before interpolation.
+
+A stage turns the stream of source frames into a stream of the same frames, in the same
+order and number, processed. It may look ahead (hold a few frames back) and keep temporal
+state, which it must reset when ``shot_start`` is set: a scene cut lies just before that frame.
+
+Stages run at source resolution, before interpolation and upscaling, in the order
+cleanup → colour. Adding a stage is one module plus one entry in :func:`create_source_stages`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+    from restore.config import RestoreConfig
+
+__all__ = ["SourceFrame", "SourceStage", "create_source_stages", "apply_stages"]
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """One decoded source frame: (H, W, 3) uint8 or uint16 RGB, its index, and whether a shot starts here."""
+
+    index: int
+    image: np.ndarray
+    shot_start: bool
+
+
+@runtime_checkable
+class SourceStage(Protocol):
+    """``process(frames) -> frames``: same frames, same order, processed; ``report()`` says what it did."""
+
+    name: str
+
+    def process(self, frames: Iterator[SourceFrame]) -> Iterator[SourceFrame]: ...
+
+    def report(self) -> str: ...
+
+
+# option -> "module:factory"; factory(config, device) -> SourceStage
+STAGE_FACTORIES: dict[str, str] = {
+    "clean": "restore.stages.cleanup:create_cleanup_stage",
+    "colorize": "restore.stages.colorize:create_colorize_stage",
+}
+
+
+def create_source_stages(config: RestoreConfig, device: torch.device) -> list[SourceStage]:
+    """The stages ``config`` asks for, in pipeline order; ``ValueError`` when one is unavailable."""
+    wanted = []
+    if config.clean:
+        wanted.append("clean")
+    if config.colorize:
+        wanted.append("colorize")
+    stages = []
+    for key in wanted:
+        module_name, _, attr = STAGE_FACTORIES[key].partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            raise ValueError(f"--{key} is not available in this version") from None
+        stages.append(getattr(module, attr)(config, device))
+    return stages
+
+
+def apply_stages(
+    images: Iterator[np.ndarray], shot_starts: set[int], stages: list[SourceStage]
+) -> Iterator[np.ndarray]:
+    """Run decoded images through ``stages``; ``shot_starts`` are frame indices that begin a shot."""
+    stream: Iterator[SourceFrame] = (
+        SourceFrame(index, image, index in shot_starts or index == 0) for index, image in enumerate(images)
+    )
+    for stage in stages:
+        stream = stage.process(stream)
+    for frame in stream:
+        yield frame.image

@@ -1,0 +1,465 @@
+"""The cleanup source stage: deflicker → dust → scratches → denoise, streaming, shot by shot.
+
+Frames flow through a chain of generators, one per step, over :class:`FrameRecord` objects that
+carry the working float image and the motion between neighbours (computed once, on the input,
+and shared by every step). Each step looks at most a few frames ahead; nothing crosses a shot start.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from restore.stages import SourceFrame
+from restore.stages.cleanup import deflicker as flicker
+from restore.stages.cleanup.denoise import estimate_noise, temporal_denoise
+from restore.stages.cleanup.dust import dust_candidates, dust_mask, fill_dust
+from restore.stages.cleanup.motion import (
+    compose_flows,
+    flow_luma,
+    flow_validity,
+    lands_inside,
+    luma,
+    reduced_flows,
+    repair_flow,
+    upsample_flow,
+    warp,
+)
+from restore.stages.cleanup.scratches import (
+    clear_of_spans,
+    column_profile,
+    fill_spans_from_neighbours,
+    find_scratch_spans,
+    fits_overlay,
+    line_response,
+    persistent_spans,
+    picture_columns,
+    profile_level,
+)
+
+__all__ = ["STEPS", "CleanupSettings", "CleanupStage", "parse_steps", "clean_frames"]
+
+#: The steps, in the order they run.
+STEPS = ("deflicker", "dust", "scratches", "denoise")
+
+
+def parse_steps(requested: Iterable[str]) -> tuple[str, ...]:
+    """``("all",)`` or any subset of :data:`STEPS` -> the steps in running order; ``ValueError`` otherwise."""
+    names = [name.strip().lower() for name in requested if name.strip()]
+    if "all" in names:
+        return STEPS
+    unknown = [name for name in names if name not in STEPS]
+    if unknown:
+        raise ValueError(f"--clean: unknown step {unknown[0]!r}; choose from {', '.join(STEPS)} or all")
+    return tuple(step for step in STEPS if step in names)
+
+
+@dataclass(frozen=True)
+class CleanupSettings:
+    """What the cleanup does.
+
+    steps: subset of :data:`STEPS`. flicker_window: frames each side of a frame from which its
+    brightness trend is taken (:func:`restore.stages.cleanup.deflicker.smooth_paths`);
+    flicker_deadband: mean brightness change (intensity units) below which a frame is left as it is.
+    dust_threshold: detection threshold in noise standard deviations; dust_min_contrast: and at least this
+    (intensity units); dust_max_size: the largest spot taken for dust, as a fraction of the picture's
+    long side (never below 16 px); dust_confirm: also ask every spot to fit its surroundings once
+    filled (as is always done at a shot's ends). denoise_strength: 0 = off,
+    1 = default, higher smooths more. keep_grain: fraction of the removed grain added back (0–1).
+    denoise_radius: neighbours each side used by the denoiser (1 or 2); denoise_spatial: strength of
+    its final bilateral pass (0 = off); denoise_floor: noise standard deviation (intensity units) left
+    alone, the sensor and compression noise of any digital transfer. flow_max_side: long side (px)
+    of the images the flow is computed on.
+    """
+
+    steps: tuple[str, ...] = STEPS
+    flicker_window: int = 20
+    flicker_deadband: float = 0.002
+    dust_threshold: float = 2.5
+    dust_min_contrast: float = 0.1
+    dust_confirm: bool = False
+    dust_max_size: float = 0.025
+    denoise_strength: float = 1.0
+    keep_grain: float = 0.0
+    denoise_radius: int = 2
+    denoise_spatial: float = 1.5
+    denoise_floor: float = 1.5 / 255.0
+    flow_max_side: int = 480
+
+    def __post_init__(self) -> None:
+        parse_steps(self.steps)
+        if not 0.0 <= self.keep_grain <= 1.0:
+            raise ValueError("keep_grain must lie in [0, 1]")
+        if self.denoise_radius not in (1, 2):
+            raise ValueError("denoise_radius must be 1 or 2")
+        if self.denoise_strength < 0:
+            raise ValueError("denoise_strength must be >= 0")
+
+
+@dataclass(eq=False)
+class FrameRecord:
+    """One frame inside the stage: working image (H,W,3) float32 in [0,1] and motion to its neighbours.
+
+    The deflicker looks many frames ahead, so a record stays small: flows are kept at the reduced size
+    they are estimated at and brought to full size when read (``flow_prev``, ``flow_next``), validity
+    as booleans (``valid_prev``, ``valid_next`` read as float32), and the input luma is dropped once
+    the next frame's flicker has been measured against it. About 16 bytes per pixel in all.
+    """
+
+    index: int
+    shot_start: bool
+    dtype: np.dtype
+    image: np.ndarray
+    input_luma: np.ndarray | None
+    small_luma: np.ndarray | None
+    small_flow_prev: np.ndarray | None = None  # (h,w,2) this frame -> previous frame, reduced pixels
+    small_flow_next: np.ndarray | None = None  # (h,w,2) this frame -> next frame, reduced pixels
+    valid_prev_mask: np.ndarray | None = None  # (H,W) bool
+    valid_next_mask: np.ndarray | None = None
+    path: flicker.FlickerPath | None = None
+    noise: float = 0.0
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+    def _full(self, small: np.ndarray | None) -> np.ndarray | None:
+        return None if small is None else upsample_flow(small, *self.image.shape[:2])
+
+    @property
+    def flow_prev(self) -> np.ndarray | None:
+        """(H,W,2) float32 flow of this frame to the previous one, full-size pixels (None at a shot start)."""
+        return self._full(self.small_flow_prev)
+
+    @property
+    def flow_next(self) -> np.ndarray | None:
+        """(H,W,2) float32 flow of this frame to the next one, full-size pixels (None at a shot's end)."""
+        return self._full(self.small_flow_next)
+
+    @property
+    def valid_prev(self) -> np.ndarray | None:
+        """(H,W) float32 {0,1}: where ``flow_prev`` is trustworthy."""
+        return None if self.valid_prev_mask is None else self.valid_prev_mask.astype(np.float32)
+
+    @property
+    def valid_next(self) -> np.ndarray | None:
+        """(H,W) float32 {0,1}: where ``flow_next`` is trustworthy."""
+        return None if self.valid_next_mask is None else self.valid_next_mask.astype(np.float32)
+
+
+@dataclass
+class _Counters:
+    frames: int = 0
+    flicker_correction: list[float] = field(default_factory=list)
+    dust_pixels: int = 0
+    dust_frames: int = 0
+    scratch_columns: int = 0
+    scratch_frames: int = 0
+    noise: list[float] = field(default_factory=list)
+
+
+def _windows(
+    records: Iterator[FrameRecord], before: int, after: int
+) -> Iterator[tuple[FrameRecord, list[FrameRecord], list[FrameRecord]]]:
+    """(centre, up to ``before`` previous, up to ``after`` next) within the centre's shot, in order."""
+    shot: list[FrameRecord] = []
+    centre = 0
+    for record in records:
+        if record.shot_start and shot:
+            while centre < len(shot):
+                yield (
+                    shot[centre],
+                    shot[max(0, centre - before) : centre],
+                    shot[centre + 1 : centre + 1 + after],
+                )
+                centre += 1
+            shot, centre = [], 0
+        shot.append(record)
+        while centre + after < len(shot):
+            yield shot[centre], shot[max(0, centre - before) : centre], shot[centre + 1 : centre + 1 + after]
+            centre += 1
+        drop = centre - before
+        if drop > 0:
+            shot, centre = shot[drop:], centre - drop
+    while centre < len(shot):
+        yield shot[centre], shot[max(0, centre - before) : centre], shot[centre + 1 : centre + 1 + after]
+        centre += 1
+
+
+def _neighbour(
+    centre: FrameRecord, past: list[FrameRecord], future: list[FrameRecord], offset: int
+) -> tuple[np.ndarray, np.ndarray, FrameRecord] | None:
+    """(flow centre→neighbour, validity, neighbour record) for offset ±1 or ±2; None outside the shot."""
+    side = past[::-1] if offset < 0 else future
+    steps = abs(offset)
+    if len(side) < steps:
+        return None
+    flow = centre.flow_prev if offset < 0 else centre.flow_next
+    valid = centre.valid_prev if offset < 0 else centre.valid_next
+    if flow is None or valid is None:
+        return None
+    for record in side[: steps - 1]:
+        next_flow = record.flow_prev if offset < 0 else record.flow_next
+        next_valid = record.valid_prev if offset < 0 else record.valid_next
+        if next_flow is None or next_valid is None:
+            return None
+        valid = valid * (warp(next_valid, flow) > 0.5)
+        flow = compose_flows(flow, next_flow)
+    return flow, valid, side[steps - 1]
+
+
+class CleanupStage:
+    """A :class:`restore.stages.SourceStage` running the requested cleanup steps."""
+
+    name = "clean"
+
+    def __init__(self, settings: CleanupSettings = CleanupSettings(), keep_diagnostics: bool = False) -> None:
+        """keep_diagnostics: keep every dust mask and scratch span (``masks``, ``spans_found``)."""
+        self.settings = settings
+        self.keep_diagnostics = keep_diagnostics
+        self._counts = _Counters()
+        self.masks: list[tuple[int, np.ndarray]] = []  # (frame index, (H,W) bool dust detections)
+        self.spans_found: list[tuple[int, list[tuple[int, int]]]] = []  # (frame index, scratch spans)
+
+    # ---- the chain -------------------------------------------------------------------------
+    def process(self, frames: Iterator[SourceFrame]) -> Iterator[SourceFrame]:
+        """Same frames, same order, cleaned; holds a few frames back for look-ahead."""
+        records: Iterator[FrameRecord] = self._motion(self._records(frames))
+        steps = self.settings.steps
+        if "deflicker" in steps:
+            records = self._deflicker(records)
+        if "dust" in steps:
+            records = self._dust(records)
+        if "scratches" in steps:
+            records = self._scratches(records)
+        if "denoise" in steps:
+            records = self._denoise(records)
+        for record in records:
+            self._counts.frames += 1
+            yield SourceFrame(record.index, _to_dtype(record.image, record.dtype), record.shot_start)
+
+    def _records(self, frames: Iterator[SourceFrame]) -> Iterator[FrameRecord]:
+        for frame in frames:
+            peak = 65535.0 if frame.image.dtype == np.uint16 else 255.0
+            image = frame.image.astype(np.float32) * np.float32(1.0 / peak)
+            yield FrameRecord(
+                frame.index,
+                frame.shot_start,
+                frame.image.dtype,
+                image,
+                luma(image),
+                flow_luma(image, self.settings.flow_max_side),
+            )
+
+    def _motion(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        previous: FrameRecord | None = None
+        for record in records:
+            if previous is not None and not record.shot_start:
+                assert previous.small_luma is not None and record.small_luma is not None
+                previous.small_flow_next, record.small_flow_prev = reduced_flows(
+                    previous.small_luma, record.small_luma
+                )
+                to_next, to_prev = previous.flow_next, record.flow_prev
+                assert to_next is not None and to_prev is not None
+                previous.valid_next_mask = flow_validity(to_next, to_prev) > 0.5
+                record.valid_prev_mask = flow_validity(to_prev, to_next) > 0.5
+            if previous is not None:
+                previous.small_luma = None  # both its flows are known
+                yield previous
+            previous = record
+        if previous is not None:
+            yield previous
+
+    def _deflicker(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        radius = max(1, int(self.settings.flicker_window))
+
+        def with_paths(stream: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+            previous: FrameRecord | None = None
+            for record in stream:
+                relative = None
+                flow, valid = record.flow_prev, record.valid_prev
+                if previous is not None and not record.shot_start and flow is not None and valid is not None:
+                    assert previous.input_luma is not None and record.input_luma is not None
+                    warped = warp(previous.input_luma, flow)
+                    relative = flicker.relative_flicker(record.input_luma, warped, valid)
+                record.path = flicker.chain_path(previous.path if previous is not None else None, relative)
+                if previous is not None:
+                    previous.input_luma = None  # measured against; not needed again
+                previous = record
+                yield record
+
+        # the frames ahead are held whole (they are not done yet); of those behind only the path
+        behind: deque[tuple[int, flicker.FlickerPath]] = deque(maxlen=radius)
+        for centre, _, future in _windows(with_paths(records), 0, radius):
+            if centre.shot_start:
+                behind.clear()
+            assert centre.path is not None
+            window = [*behind, (centre.index, centre.path), *((r.index, r.path) for r in future)]
+            times = np.array([index for index, _ in window], dtype=np.float64)
+            target = flicker.smooth_paths([path for _, path in window], times, float(centre.index))  # type: ignore[misc]
+            behind.append((centre.index, centre.path))
+            height, width = centre.image.shape[:2]
+            gain, offset = flicker.correction_maps(centre.path, target, height, width)
+            gain, offset, change = flicker.shrink_correction(
+                luma(centre.image), gain, offset, self.settings.flicker_deadband
+            )
+            self._counts.flicker_correction.append(change)
+            centre.image = flicker.apply_maps(centre.image, gain, offset)
+            yield centre
+
+    def _references(
+        self, centre: FrameRecord, past: list[FrameRecord], future: list[FrameRecord]
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, FrameRecord]]:
+        """Two motion-compensated references (warped image, validity, flow, record), one each side if any."""
+        order = (-1, 1, -2, 2) if past and future else (1, 2) if future else (-1, -2)
+        found = []
+        for offset in order:
+            neighbour = _neighbour(centre, past, future, offset)
+            if neighbour is not None:
+                flow, valid, record = neighbour
+                found.append((warp(record.image, flow), valid, flow, record))
+            if len(found) == 2:
+                break
+        return found
+
+    def _dust(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        for centre, past, future in _windows(records, 2, 2):
+            references = self._references(centre, past, future)
+            if len(references) == 2:
+                (ref_a, valid_a, flow_a, record_a), (ref_b, valid_b, flow_b, record_b) = references
+                luma_now, luma_a, luma_b = luma(centre.image), luma(ref_a), luma(ref_b)
+                centre.noise = min(
+                    estimate_noise(luma_now, luma_a, valid_a), estimate_noise(luma_now, luma_b, valid_b)
+                )
+                # a large speck can drag the flow with it: re-derive the flow there from its surroundings
+                level = max(
+                    self.settings.dust_threshold * centre.noise * np.sqrt(2.0),
+                    self.settings.dust_min_contrast,
+                )
+                suspects = dust_candidates(luma_now, luma_a, luma_b, level)
+                if suspects.any():
+                    region = cv2.dilate(suspects.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+                    ref_a = np.where(
+                        region[..., None], warp(record_a.image, repair_flow(flow_a, region)), ref_a
+                    )
+                    ref_b = np.where(
+                        region[..., None], warp(record_b.image, repair_flow(flow_b, region)), ref_b
+                    )
+                    luma_a, luma_b = luma(ref_a), luma(ref_b)
+                height, width = luma_now.shape
+                mask = dust_mask(
+                    luma_now,
+                    luma_a,
+                    luma_b,
+                    centre.noise,
+                    inside=None if not past or not future else lands_inside(flow_a) & lands_inside(flow_b),
+                    threshold=self.settings.dust_threshold,
+                    min_contrast=self.settings.dust_min_contrast,
+                    max_extent=max(16.0, self.settings.dust_max_size * max(height, width)),
+                    confirm_all=self.settings.dust_confirm,
+                )
+                if self.keep_diagnostics:
+                    self.masks.append((centre.index, mask))
+                if mask.any():
+                    centre.image = fill_dust(centre.image, ref_a, ref_b, mask)
+                    self._counts.dust_pixels += int(mask.sum())
+                    self._counts.dust_frames += 1
+            yield centre
+
+    def _scratches(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        def with_spans(stream: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+            for record in stream:
+                picture = luma(record.image)
+                response = line_response(picture)
+                profile = column_profile(picture, response=response)
+                level = profile_level(profile)
+                first, last = picture_columns(picture)
+                record.spans = [
+                    span
+                    for span in find_scratch_spans(profile)
+                    if first + 3 <= span[0] <= span[1] <= last - 3
+                    and fits_overlay(picture, response, span, level)
+                ]
+                yield record
+
+        for centre, past, future in _windows(with_spans(records), 2, 2):
+            spans = persistent_spans(centre.spans, [r.spans for r in (*past[-1:], *future[:1])])
+            if self.keep_diagnostics:
+                self.spans_found.append((centre.index, spans))
+            if spans:
+                neighbours = []
+                for offset in (-1, 1, -2, 2):
+                    found = _neighbour(centre, past, future, offset)
+                    if found is not None:
+                        flow, valid, record = found
+                        usable = (valid > 0.5) & clear_of_spans(flow[..., 0], [*spans, *record.spans])
+                        neighbours.append((warp(record.image, flow), usable))
+                centre.image = fill_spans_from_neighbours(centre.image, spans, neighbours)
+                self._counts.scratch_columns += len(spans)
+                self._counts.scratch_frames += 1
+            yield centre
+
+    def _denoise(self, records: Iterator[FrameRecord]) -> Iterator[FrameRecord]:
+        radius = self.settings.denoise_radius
+        for centre, past, future in _windows(records, radius, radius):
+            neighbours = []
+            for offset in [o for k in range(1, radius + 1) for o in (-k, k)]:
+                found = _neighbour(centre, past, future, offset)
+                if found is not None:
+                    flow, valid, record = found
+                    neighbours.append((warp(record.image, flow), valid))
+            if neighbours:
+                noise = min(estimate_noise(centre.image, warped, valid) for warped, valid in neighbours[:2])
+                self._counts.noise.append(noise)
+                centre.image = temporal_denoise(
+                    centre.image,
+                    neighbours,
+                    noise,
+                    self.settings.denoise_strength,
+                    self.settings.keep_grain,
+                    self.settings.denoise_spatial,
+                    self.settings.denoise_floor,
+                )
+            yield centre
+
+    # ---- reporting -------------------------------------------------------------------------
+    def report(self) -> str:
+        """One line: the steps and what each did."""
+        counts, parts = self._counts, []
+        if "deflicker" in self.settings.steps:
+            changes = np.array(counts.flicker_correction)
+            mean = 255.0 * float(changes.mean()) if changes.size else 0.0
+            corrected = int((changes > 0).sum())
+            parts.append(f"deflicker {corrected} frames corrected, mean brightness change {mean:.2f}/255")
+        if "dust" in self.settings.steps:
+            parts.append(f"dust {counts.dust_pixels} px in {counts.dust_frames} frames")
+        if "scratches" in self.settings.steps:
+            parts.append(f"scratches {counts.scratch_columns} column spans in {counts.scratch_frames} frames")
+        if "denoise" in self.settings.steps:
+            noise = 255.0 * float(np.mean(counts.noise)) if counts.noise else 0.0
+            floor = self.settings.denoise_floor
+            above = sum(sigma > floor for sigma in counts.noise)
+            parts.append(
+                f"denoise strength {self.settings.denoise_strength:g}, noise sigma {noise:.2f}/255 "
+                f"({above} frames above the {255.0 * floor:.2g}/255 floor), "
+                f"grain kept {self.settings.keep_grain:g}"
+            )
+        return f"{counts.frames} frames: " + "; ".join(parts)
+
+
+def _to_dtype(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    peak = 65535.0 if dtype == np.uint16 else 255.0
+    return np.clip(image * peak + 0.5, 0, peak).astype(dtype)
+
+
+def clean_frames(
+    frames: Iterable[np.ndarray],
+    settings: CleanupSettings = CleanupSettings(),
+    shot_starts: Iterable[int] = (),
+) -> list[np.ndarray]:
+    """Python API: clean a list of (H,W,3) uint8/uint16 RGB frames; ``shot_starts`` are cut indices."""
+    starts = set(shot_starts) | {0}
+    stage = CleanupStage(settings)
+    source = (SourceFrame(i, image, i in starts) for i, image in enumerate(frames))
+    return [frame.image for frame in stage.process(source)]
