@@ -1,95 +1,184 @@
-"""Safe, loud checkpoint loading for DAIN.
+"""The one checkpoint reader of the toolkit: safe reading, one canonicaliser, strict loading.
 
 - ``.safetensors`` files are read with :mod:`safetensors` (a pure tensor container).
 - Anything else is read with ``torch.load(map_location="cpu", weights_only=True)``: a restricted
   unpickler that refuses any pickle referencing code (classes, functions) *before* it could run,
-  which is reported as :class:`CheckpointError`.
-- Wrappers are undone in one place (:func:`canonical_state_dict`): ``{"state_dict": ...}``
-  (also ``"model"``, ``"params_ema"``, ``"params"``, ``"net"``) and a DataParallel ``module.`` prefix.
+  which is reported as :class:`CheckpointError`. This is the only ``torch.load`` of the toolkit.
+- Wrappers are undone in one place (:func:`canonical_state_dict`): the keys of :data:`WRAPPER_KEYS`
+  (``params_ema`` before ``params``, so EMA weights win), single-entry dicts, and a ``module.``
+  (DataParallel) or ``netG.`` prefix shared by every key (:data:`COMMON_PREFIXES`).
 - :func:`load_into` is strict: every missing or unexpected key and every shape mismatch is listed
   (missing ``*.num_batches_tracked`` buffers are tolerated: pre-0.4.1 checkpoints lack them).
+
+Every error is a :class:`CheckpointError` (a :class:`dain.errors.UserError` and a ``ValueError``) with a
+one-line message; ``label`` (e.g. ``"--colorize-weights"``) names the option the file came from.
 """
 
 from __future__ import annotations
 
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
 
+from dain.errors import UserError
+
 __all__ = [
+    "COMMON_PREFIXES",
+    "MODEL_SUFFIXES",
+    "PICKLE_SUFFIXES",
+    "WRAPPER_KEYS",
     "CheckpointError",
-    "read_checkpoint",
+    "NonTensorPolicy",
     "canonical_state_dict",
-    "state_dict_mismatches",
     "load_into",
+    "read_checkpoint",
     "save_checkpoint",
+    "state_dict_mismatches",
 ]
 
-_WRAPPER_KEYS = ("state_dict", "model", "params_ema", "params", "net")
+PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+MODEL_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES)
+# Searched in this order: the EMA weights win over the raw training weights when both are present.
+WRAPPER_KEYS = (
+    "params_ema",
+    "params-ema",
+    "params",
+    "state_dict",
+    "model_state_dict",
+    "model",
+    "net",
+    "generator",
+)
+COMMON_PREFIXES = ("module.", "netG.")
+_MAX_WRAPPER_DEPTH = 4  # wrappers nest at most a few levels deep ({"model": {"state_dict": ...}})
 _TOLERATED_MISSING_SUFFIX = ".num_batches_tracked"
 _LISTED = 6  # keys named per category in an error message
 
+# What to do with entries of the state dict that are not tensors (epoch counters, optimiser settings):
+# "refuse" them (a CheckpointError naming the first one) or "drop" them silently.
+NonTensorPolicy = Literal["refuse", "drop"]
 
-class CheckpointError(ValueError):
+
+class CheckpointError(UserError, ValueError):
     """A weights file that cannot be used: unreadable, code-carrying, or not matching the model."""
 
 
-def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a ``.pth``/``.pt``/``.ckpt`` or ``.safetensors`` file into a flat CPU state dict.
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
 
-    Never executes code from the file. Raises :class:`CheckpointError` with a one-line message.
+
+def _read_safetensors(path: Path, prefix: str) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own SafetensorError and others
+        raise CheckpointError(
+            f"{prefix}{path.name} is not a valid safetensors model file ({_first_line(error)})"
+        ) from None
+
+
+def _read_pickle(path: Path, prefix: str) -> object:
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*pickle protocol.*")
+            return torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = _first_line(error)
+        if "invalid load key" in reason or "could not find MARK" in reason:
+            raise CheckpointError(f"{prefix}{path.name} is not a PyTorch checkpoint ({reason})") from None
+        # The restricted unpickler met a global it does not allow: the file carries code or arbitrary
+        # Python objects. It was refused before anything ran.
+        raise CheckpointError(
+            f"{prefix}refusing to load {path.name}: it contains Python objects or code, not just weights "
+            "(only weights_only checkpoints are accepted; convert it to .safetensors)"
+        ) from None
+    except Exception as error:  # noqa: BLE001 - corrupt or foreign files fail in many ways
+        raise CheckpointError(
+            f"{prefix}{path.name} is not a PyTorch checkpoint ({_first_line(error)})"
+        ) from None
+
+
+def read_checkpoint(
+    path: str | Path,
+    *,
+    label: str = "",
+    non_tensors: NonTensorPolicy = "refuse",
+) -> dict[str, torch.Tensor]:
+    """Read a ``.safetensors`` or pickle checkpoint into a flat, canonical CPU state dict.
+
+    The suffix must be one of :data:`MODEL_SUFFIXES`; ``.safetensors`` is read with safetensors, the
+    others as a ``weights_only`` pickle.
+
+    label: prefix of every message (``"--dain-weights"`` gives ``"--dain-weights: ..."``); none if empty.
+    non_tensors: see :func:`canonical_state_dict`.
+
+    Never executes code from the file. Raises :class:`CheckpointError` with a one-line message for a
+    missing file, another suffix, a file that is not a checkpoint, a pickle that would need to run
+    code to load, or a checkpoint without a state dict of tensors.
     """
     path = Path(path)
+    prefix = f"{label}: " if label else ""
     if not path.is_file():
-        raise CheckpointError(f"weights: file not found: {path}")
-    if path.suffix.lower() == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError as error:  # pragma: no cover - safetensors is a declared dependency
-            raise CheckpointError(f"weights: reading {path.name} needs the 'safetensors' package") from error
-        try:
-            raw: object = load_file(str(path), device="cpu")
-        except Exception as error:  # safetensors raises its own SafetensorError
-            raise CheckpointError(f"weights: {path} is not a valid safetensors file ({error})") from error
-    else:
-        try:
-            raw = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise CheckpointError(
-                f"weights: refused {path}: it is not a plain tensor checkpoint (it would run code when "
-                f"unpickled: {first_line})"
-            ) from error
-        except Exception as error:  # corrupt or foreign files fail in many ways inside the unpickler
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise CheckpointError(f"weights: cannot read {path} ({first_line})") from error
-    return canonical_state_dict(raw, source=str(path))
+        raise CheckpointError(f"{prefix}file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in MODEL_SUFFIXES:
+        raise CheckpointError(
+            f"{prefix}unsupported model file type {suffix or '(none)'!r} for {path.name}; "
+            f"expected one of {', '.join(MODEL_SUFFIXES)}"
+        )
+    raw = _read_safetensors(path, prefix) if suffix == ".safetensors" else _read_pickle(path, prefix)
+    return canonical_state_dict(raw, source=f"{prefix}{path.name}", non_tensors=non_tensors)
 
 
-def canonical_state_dict(raw: object, source: str = "checkpoint") -> dict[str, torch.Tensor]:
-    """Undo the usual wrappers: ``{"state_dict": {...}}`` (and similar) and a ``module.`` prefix."""
-    state = raw
-    for _ in range(3):  # wrappers can nest ({"model": {"state_dict": ...}})
-        if isinstance(state, Mapping):
-            inner = next((state[k] for k in _WRAPPER_KEYS if isinstance(state.get(k), Mapping)), None)
-            if inner is not None and not any(isinstance(v, torch.Tensor) for v in state.values()):
-                state = inner
-                continue
-        break
+def _unwrap(raw: object) -> object:
+    """Descend through :data:`WRAPPER_KEYS` (in order) and single-entry dicts."""
+    current = raw
+    for _ in range(_MAX_WRAPPER_DEPTH):
+        if not isinstance(current, Mapping):
+            break
+        inner = next((current[key] for key in WRAPPER_KEYS if isinstance(current.get(key), Mapping)), None)
+        if inner is None and len(current) == 1:
+            only = next(iter(current.values()))
+            inner = only if isinstance(only, Mapping) else None
+        if inner is None:
+            break
+        current = inner
+    return current
+
+
+def canonical_state_dict(
+    raw: object, source: str = "checkpoint", *, non_tensors: NonTensorPolicy = "refuse"
+) -> dict[str, torch.Tensor]:
+    """Unwrap a loaded checkpoint into ``{parameter name: tensor}``.
+
+    Descends through :data:`WRAPPER_KEYS` (``params_ema`` before ``params``; their sibling entries such
+    as ``epoch`` are ignored) and single-entry dicts, then strips each of :data:`COMMON_PREFIXES` that
+    every key shares. Entries of the state dict that are not tensors are refused (``non_tensors=
+    "refuse"``: a file that is not a flat state dict) or dropped (``"drop"``). :class:`CheckpointError`
+    when ``raw`` holds no mapping or no tensors; ``source`` starts every message.
+    """
+    state = _unwrap(raw)
     if not isinstance(state, Mapping):
-        raise CheckpointError(f"weights: {source} holds a {type(state).__name__}, not a state dict")
-    tensors: dict[str, torch.Tensor] = {}
-    for key, value in state.items():
-        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
-            raise CheckpointError(
-                f"weights: {source} is not a flat state dict (entry {key!r} is a {type(value).__name__})"
-            )
-        tensors[key] = value
-    if tensors and all(key.startswith("module.") for key in tensors):
-        tensors = {key[len("module.") :]: value for key, value in tensors.items()}
+        raise CheckpointError(f"{source} holds a {type(state).__name__}, not a state dict of weights")
+    tensors = {str(key): value for key, value in state.items() if isinstance(value, torch.Tensor)}
+    if not tensors:
+        raise CheckpointError(f"{source} contains no weight tensors")
+    if non_tensors == "refuse":
+        for key, value in state.items():
+            if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+                raise CheckpointError(
+                    f"{source} is not a flat state dict (entry {key!r} is a {type(value).__name__})"
+                )
+    for prefix in COMMON_PREFIXES:
+        if all(key.startswith(prefix) for key in tensors):
+            tensors = {key[len(prefix) :]: value for key, value in tensors.items()}
     return tensors
 
 
@@ -120,7 +209,8 @@ def state_dict_mismatches(
 def load_into(model: nn.Module, state: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
     """Strictly load ``state`` into ``model``, or raise :class:`CheckpointError` naming the bad keys.
 
-    The message is one line: counts and the first few keys of each kind of mismatch.
+    The message is one line: counts and the first few keys of each kind of mismatch. Tolerated
+    absentees (``num_batches_tracked``) keep the model's own values.
     """
     missing, unexpected, wrong_shape = state_dict_mismatches(model, state)
     if missing or unexpected or wrong_shape:
@@ -132,7 +222,6 @@ def load_into(model: nn.Module, state: Mapping[str, torch.Tensor], source: str =
         if wrong_shape:
             parts.append(f"{len(wrong_shape)} shape mismatch(es): {_name_some(wrong_shape)}")
         raise CheckpointError(f"weights: {source} does not fit {type(model).__name__}: " + "; ".join(parts))
-    # Tolerated absentees (num_batches_tracked) keep the model's own values.
     full = dict(model.state_dict())
     full.update(state)
     model.load_state_dict(full, strict=True)

@@ -10,15 +10,18 @@ with 2. Any other exception is a bug in the toolkit and is reported as an intern
 
 from __future__ import annotations
 
-__all__ = ["UserError", "EngineOptionError", "UnknownNameError"]
+__all__ = ["UserError", "EngineOptionError", "EngineUnavailableError", "UnknownNameError"]
 
 
 class UserError(Exception):
     """Bad input, options, weights or environment, explained in one line for the user."""
 
 
-class UnknownNameError(UserError, KeyError):
-    """A name (engine, model, stage) that no registry knows; the message lists the known ones."""
+class UnknownNameError(UserError, KeyError, ValueError):
+    """A name (engine, model, stage) that no registry knows; the message lists the known ones.
+
+    Also a ``ValueError``: callers and tests written before this hierarchy catch unknown names so.
+    """
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
@@ -26,3 +29,7 @@ class UnknownNameError(UserError, KeyError):
 
 class EngineOptionError(UserError, ValueError):
     """An engine option the user gave that the engine cannot use (a tile too small, fp16 on a CPU...)."""
+
+
+class EngineUnavailableError(UserError, ValueError):
+    """A registered engine or stage whose module is not part of this installation."""

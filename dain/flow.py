@@ -1,13 +1,31 @@
-"""Dense classical optical flow in both directions: OpenCV DIS (Kroeger et al. 2016) on luma."""
+"""Dense optical flow on numpy images: OpenCV DIS (Kroeger et al. 2016) both ways, and what uses it.
+
+The one place for flow on the host: estimating it (:func:`estimate_bidirectional_flow`), resizing it
+(:func:`upsample_flow`), backward-warping an image along it (:func:`warp`), chaining two of them
+(:func:`compose_flows`) and asking where it lands (:func:`lands_inside`).
+
+Convention throughout: a flow is (H,W,2) float32 in pixels, channel 0 = dx, channel 1 = dy, defined on
+the grid of the frame it starts from; "a→b" means pixel (x, y) of a sits at (x, y) + flow[y, x] in b.
+"""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-__all__ = ["FlowSettings", "estimate_bidirectional_flow", "MIN_SIDE"]
+__all__ = [
+    "FlowSettings",
+    "estimate_bidirectional_flow",
+    "MIN_SIDE",
+    "pixel_grid",
+    "upsample_flow",
+    "warp",
+    "compose_flows",
+    "lands_inside",
+]
 
 #: Images are padded (replicating the border) to at least this size for DIS.
 MIN_SIDE = 32
@@ -75,3 +93,72 @@ def estimate_bidirectional_flow(
     flow_0to1 = dis.calc(luma0, luma1, None)[:height, :width]
     flow_1to0 = dis.calc(luma1, luma0, None)[:height, :width]
     return np.ascontiguousarray(flow_0to1), np.ascontiguousarray(flow_1to0)
+
+
+@functools.lru_cache(maxsize=8)
+def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) pixel coordinates, each (H,W) float32, read-only and cached per shape."""
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    grid_x.setflags(write=False)
+    grid_y.setflags(write=False)
+    return grid_x, grid_y
+
+
+def upsample_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A flow estimated on a reduced grid as a flow on the (height, width) grid, in full-size pixels.
+
+    flow: (h,w,2) float32 pixels of the reduced grid. Returns (height,width,2) float32: bilinear
+    (``cv2.INTER_LINEAR``) resize, dx scaled by width / w and dy by height / h; ``flow`` itself when
+    the sizes already agree.
+    """
+    if flow.shape[:2] == (height, width):
+        return flow
+    scale_x, scale_y = width / flow.shape[1], height / flow.shape[0]
+    full = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+    full[..., 0] *= scale_x
+    full[..., 1] *= scale_y
+    return full
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Backward warp: ``out[y, x] = image[y + flow_y, x + flow_x]``.
+
+    image: (H,W) or (H,W,C) float32 on the source grid; flow: (H,W,2) float32 pixels, target→source
+    (from the output frame into ``image``). Bilinear (``cv2.INTER_LINEAR``), border replicated
+    (``cv2.BORDER_REPLICATE``). Returns the image on the target grid, same dtype and channels.
+    """
+    grid_x, grid_y = pixel_grid(*flow.shape[:2])
+    return cv2.remap(
+        image,
+        grid_x + flow[..., 0],
+        grid_y + flow[..., 1],
+        interpolation=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+def compose_flows(flow_ab: np.ndarray, flow_bc: np.ndarray) -> np.ndarray:
+    """Chain a→b then b→c into a→c: ``flow_ac(p) = flow_ab(p) + flow_bc(p + flow_ab(p))``.
+
+    flow_ab: (H,W,2) float32 pixels on a's grid; flow_bc: (H,W,2) float32 pixels on b's grid, sampled
+    with :func:`warp`. Returns (H,W,2) float32 on a's grid. With c = a (``flow_bc`` the reverse flow)
+    the result is the round-trip error of the pair, zero where the two flows agree.
+    """
+    return (flow_ab + warp(flow_bc, flow_ab)).astype(np.float32, copy=False)
+
+
+def lands_inside(flow: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """(H,W) bool: where ``p + flow(p)`` lies in ``[margin, W-1-margin] × [margin, H-1-margin]``.
+
+    flow: (H,W,2) float32 pixels. ``margin=0`` is "on a real pixel of the target, not on the
+    replicated border"; ``margin=-0.5`` is "inside the target frame's area".
+    """
+    height, width = flow.shape[:2]
+    grid_x, grid_y = pixel_grid(height, width)
+    target_x, target_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+    return (
+        (target_x >= margin)
+        & (target_x <= width - 1 - margin)
+        & (target_y >= margin)
+        & (target_y <= height - 1 - margin)
+    )

@@ -15,7 +15,11 @@ What is pinned, honestly:
 Loading is always ``weights_only`` (see :mod:`dain.checkpoint`), so even an unpinned file cannot run code.
 
 Cache folder: ``$RESTORE_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/dain-restore``, else
-``~/.cache/dain-restore`` (see :func:`cache_dir`).
+``~/.cache/dain-restore`` (see :func:`cache_dir`); super-resolution model files live in its ``models``
+folder (:func:`model_cache_dir`).
+
+This is the toolkit's only weight cache and downloader: other registries (the colourisation
+checkpoints) are :class:`WeightSpec` data resolved through :func:`resolve_weights` / :func:`ensure_weights`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dain.errors import UserError
+
 __all__ = [
     "WeightSpec",
     "WeightsUnavailableError",
@@ -37,20 +43,25 @@ __all__ = [
     "REGISTRY",
     "DAIN_BEST",
     "CACHE_ENV",
+    "MODELS_FOLDER",
     "cache_dir",
     "cached_file",
     "download",
     "ensure_weights",
+    "existing_weights",
+    "model_cache_dir",
     "resolve_dain_weights",
+    "resolve_weights",
     "sha256_of",
 ]
 
 CACHE_ENV = "RESTORE_CACHE_DIR"
+MODELS_FOLDER = "models"  # super-resolution model files, inside the cache folder
 _CHUNK = 1 << 20
 ProgressCallback = Callable[[int, "int | None"], None]
 
 
-class WeightsUnavailableError(ValueError):
+class WeightsUnavailableError(UserError, ValueError):
     """The weights could not be found or downloaded; the message is one line and says what to do."""
 
 
@@ -64,7 +75,9 @@ class WeightSpec:
 
     name: registry key; url: where it is published; filename: its name in the cache folder;
     sha256 / size: pinned values or ``None`` when unknown (then only recorded after download);
-    cli_hint: the command-line option a user passes instead of downloading.
+    cli_hint: the command-line option a user passes instead of downloading (``"--dain-weights PATH"``);
+    sha256_prefix: a published prefix of the SHA-256 (the ``torch.hub`` ``name-<prefix>.pth``
+        convention), checked on every cached or downloaded file; ``None`` when there is none.
     """
 
     name: str
@@ -73,6 +86,12 @@ class WeightSpec:
     sha256: str | None = None
     size: int | None = None
     cli_hint: str = "--dain-weights PATH"
+    sha256_prefix: str | None = None
+
+    @property
+    def option(self) -> str:
+        """The command-line option of :attr:`cli_hint` (``"--dain-weights"``)."""
+        return self.cli_hint.split()[0]
 
 
 DAIN_BEST = WeightSpec(
@@ -94,6 +113,11 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "dain-restore"
+
+
+def model_cache_dir() -> Path:
+    """The folder of super-resolution model files: ``<cache folder>/models`` (not created)."""
+    return cache_dir() / MODELS_FOLDER
 
 
 def cached_file(spec: WeightSpec) -> Path:
@@ -265,6 +289,15 @@ def _verify_cached(path: Path, spec: WeightSpec) -> None:
             )
 
 
+def _check_prefix(path: Path, spec: WeightSpec) -> None:
+    """Refuse ``path`` when its SHA-256 does not start with the published ``spec.sha256_prefix``."""
+    if spec.sha256_prefix is not None and not sha256_of(path).startswith(spec.sha256_prefix.lower()):
+        raise ChecksumError(
+            f"{path} does not match the published {spec.name} checksum prefix; "
+            f"delete it or pass {spec.cli_hint}"
+        )
+
+
 def ensure_weights(
     spec: WeightSpec = DAIN_BEST,
     *,
@@ -272,24 +305,56 @@ def ensure_weights(
     progress: ProgressCallback | bool = True,
     timeout: float = 30.0,
 ) -> Path:
-    """Path of the cached weights of ``spec``, downloading them into :func:`cache_dir` if needed."""
+    """Path of the cached weights of ``spec``, downloading them into :func:`cache_dir` if needed.
+
+    The cached or downloaded file is checked against the pinned size/SHA-256, its download record and
+    the published SHA-256 prefix (:class:`ChecksumError`); without the file and with
+    ``allow_download=False``, or when the download fails, :class:`WeightsUnavailableError`.
+    """
     path = cached_file(spec)
     if path.is_file():
         _verify_cached(path, spec)
-        return path
-    if not allow_download:
+    elif not allow_download:
         raise WeightsUnavailableError(
             f"{spec.name} weights are not in the cache ({path}); pass {spec.cli_hint}"
         )
-    return download(
-        spec.url,
-        path,
-        sha256=spec.sha256,
-        size=spec.size,
-        progress=progress,
-        timeout=timeout,
-        cli_hint=spec.cli_hint,
-    )
+    else:
+        download(
+            spec.url,
+            path,
+            sha256=spec.sha256,
+            size=spec.size,
+            progress=progress,
+            timeout=timeout,
+            cli_hint=spec.cli_hint,
+        )
+    _check_prefix(path, spec)
+    return path
+
+
+def existing_weights(weights: str | Path, option: str) -> Path:
+    """A weights file the user named with ``option``; :class:`WeightsUnavailableError` when it is missing."""
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise WeightsUnavailableError(f"{option}: file not found: {path}")
+    return path
+
+
+def resolve_weights(
+    spec: WeightSpec,
+    weights: str | Path | None = None,
+    *,
+    allow_download: bool = True,
+    progress: ProgressCallback | bool = True,
+) -> Path:
+    """The checkpoint to load: ``weights`` if given (must exist), else the cached or downloaded ``spec``.
+
+    Raises :class:`WeightsUnavailableError` (a ``ValueError``) with a one-line message naming
+    ``spec.cli_hint`` when nothing usable is found.
+    """
+    if weights is not None:
+        return existing_weights(weights, spec.option)
+    return ensure_weights(spec, allow_download=allow_download, progress=progress)
 
 
 def resolve_dain_weights(
@@ -298,14 +363,8 @@ def resolve_dain_weights(
     allow_download: bool = True,
     progress: ProgressCallback | bool = True,
 ) -> Path:
-    """The DAIN checkpoint to load: ``weights`` if given (must exist), else the cached official file.
+    """The DAIN checkpoint to load: ``weights`` if given (must exist), else the official :data:`DAIN_BEST`.
 
-    Raises :class:`WeightsUnavailableError` (a ``ValueError``) with a one-line message naming
-    ``--dain-weights PATH`` when nothing usable is found.
+    See :func:`resolve_weights`; the message names ``--dain-weights PATH``.
     """
-    if weights is not None:
-        path = Path(weights).expanduser()
-        if not path.is_file():
-            raise WeightsUnavailableError(f"--dain-weights: file not found: {path}")
-        return path
-    return ensure_weights(DAIN_BEST, allow_download=allow_download, progress=progress)
+    return resolve_weights(DAIN_BEST, weights, allow_download=allow_download, progress=progress)

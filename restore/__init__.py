@@ -1,7 +1,9 @@
 """restore: bring old film back to life (interpolation, super-resolution, restoration).
 
-The product layer: CLI, video I/O, timing, pipeline. Heavy modules load on first use,
-so ``restore --version`` stays instant.
+The product layer, in folders by job: ``cli/`` (the command line), ``media/`` (probe, scan,
+decode, encode), ``plan/`` (shots, timing, geometry), ``jobs/`` (prepare, run, segments, batch),
+``stages/`` (cleanup, colour) and ``upscale/``; :mod:`restore.api` is the Python face of the same
+jobs. Heavy modules load on first use, so ``restore --version`` stays instant.
 """
 
 from __future__ import annotations

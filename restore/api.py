@@ -1,7 +1,13 @@
-"""The Python API: the same jobs as the CLI, for notebooks and scripts."""
+"""The Python API: the same jobs as the CLI, for notebooks and scripts.
+
+:func:`restore_video` builds a :class:`restore.config.RestoreConfig` and takes the CLI's path:
+:func:`restore.jobs.prepare_job`, then :func:`restore.jobs.run_job` (which segments long outputs and
+resumes with ``resume=True``). Defaults are :class:`RestoreConfig`'s.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -11,7 +17,8 @@ import torch
 
 from dain.engines import create_interpolator
 from restore.config import RestoreConfig, default_output_path
-from restore.jobs.run import JobReport, prepare_job, resolve_device, run_job
+from restore.jobs import JobReport, prepare_job, run_job
+from restore.jobs.device import resolve_device
 from restore.media.frames import array_to_tensor, tensor_to_array
 from restore.plan.geometry import parse_size
 from restore.plan.timing import parse_frame_rate
@@ -25,14 +32,17 @@ def restore_video(
     fps: float | str | Fraction | None = None,
     scale: float | None = None,
     size: str | tuple[int, int] | None = None,
-    interp: str = "classic",
-    sr: str = "lanczos",
-    codec: str = "h264",
-    device: str = "auto",
-    overwrite: bool = False,
+    interp: str = RestoreConfig.interp,
+    sr: str = RestoreConfig.sr,
+    codec: str = RestoreConfig.codec,
+    device: str = RestoreConfig.device,
+    overwrite: bool = RestoreConfig.overwrite,
     **options: object,
 ) -> JobReport:
     """Restore one film, like ``restore INPUT ...``; returns what was done.
+
+    options: any other :class:`RestoreConfig` field (``resume=True``, ``segment_seconds=...``,
+    ``clean=("dust",)``, ...).
 
     >>> report = restore_video("film.mp4", fps=60, scale=2)  # doctest: +SKIP
     """
@@ -48,8 +58,9 @@ def restore_video(
         codec=codec,
         device=device,
         overwrite=overwrite,
-        **options,  # type: ignore[arg-type]
     )
+    if options:
+        config = dataclasses.replace(config, **options)
     return run_job(prepare_job(config))
 
 
@@ -57,8 +68,8 @@ def interpolate_pair(
     frame0: np.ndarray,
     frame1: np.ndarray,
     phases: Sequence[float] = (0.5,),
-    engine: str = "classic",
-    device: str = "auto",
+    engine: str = RestoreConfig.interp,
+    device: str = RestoreConfig.device,
     **options: object,
 ) -> list[np.ndarray]:
     """Frames between two (H, W, 3) uint8/uint16 RGB images, one per phase, same dtype."""

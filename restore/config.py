@@ -1,4 +1,8 @@
-"""The job description the CLI builds and the pipeline runs: a frozen dataclass."""
+"""The job description the CLI builds and the jobs run: a frozen dataclass, the home of the defaults.
+
+Its field defaults are the toolkit's defaults: the command line (:mod:`restore.cli.options`) and the
+Python API (:mod:`restore.api`) read them from here instead of writing them again.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,10 @@ from restore.plan.shots import ShotSettings
 __all__ = ["RestoreConfig", "default_output_path"]
 
 
-def default_output_path(input_path: Path, codec: str = "h264") -> Path:
-    """``film.mp4`` -> ``film.restored.mp4`` beside it (``.mov`` for ProRes, ``.mkv`` for FFV1)."""
-    suffix = {"prores": ".mov", "ffv1": ".mkv"}.get(codec, ".mp4")
-    return input_path.with_name(f"{input_path.stem}.restored{suffix}")
-
-
 @dataclass(frozen=True)
 class RestoreConfig:
-    """Everything one ``restore`` job needs; built by the CLI or by hand in Python."""
+    """Everything one ``restore`` job needs; built by the CLI (:func:`restore.cli.options.build_config`),
+    by :func:`restore.restore_video`, or by hand in Python."""
 
     input: Path
     output: Path
@@ -46,3 +45,9 @@ class RestoreConfig:
     passthrough: bool = True  # copy-only jobs move native YUV frames without an RGB round trip
     segment_seconds: float = 60.0  # long outputs are made in segments of about this length
     resume: bool = False  # continue an interrupted segmented job from its journal
+
+
+def default_output_path(input_path: Path, codec: str = RestoreConfig.codec) -> Path:
+    """``film.mp4`` -> ``film.restored.mp4`` beside it (``.mov`` for ProRes, ``.mkv`` for FFV1)."""
+    suffix = {"prores": ".mov", "ffv1": ".mkv"}.get(codec, ".mp4")
+    return input_path.with_name(f"{input_path.stem}.restored{suffix}")

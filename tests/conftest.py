@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -106,16 +108,28 @@ def run_restore(*args: str | Path, timeout: float = 600) -> subprocess.Completed
     )
 
 
+def run_restore_together(
+    *jobs: Sequence[str | Path], timeout: float = 600
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run independent CLI jobs at the same time, each as :func:`run_restore` does; results in order.
+
+    For tests that compare two jobs on the same input: each runs in its own interpreter with its
+    own output, so running them side by side changes nothing but the wall time.
+    """
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return list(pool.map(lambda job: run_restore(*job, timeout=timeout), jobs))
+
+
 @pytest.fixture(scope="session")
 def clip_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """Make (and cache per session) a synthetic clip: ``clip_factory("name.mp4", rate=..., ...)``."""
     folder = tmp_path_factory.mktemp("clips")
     made: dict[str, Path] = {}
 
-    def factory(name: str, **options: object) -> Path:
+    def factory(name: str, **options: Any) -> Path:
         key = name + repr(sorted(options.items()))
         if key not in made:
-            made[key] = make_clip(folder / name, **options)  # type: ignore[arg-type]
+            made[key] = make_clip(folder / name, **options)
         return made[key]
 
     return factory

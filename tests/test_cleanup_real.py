@@ -23,7 +23,7 @@ from restore.evaluation.cleanup import (
 from restore.evaluation.degrade import degrade_clip
 from restore.stages import SourceFrame
 from restore.stages.cleanup import CleanupSettings, CleanupStage
-from tests.conftest import decode_all, ffmpeg, flickering_clip, run_restore, shared_file
+from tests.conftest import decode_all, ffmpeg, flickering_clip, run_restore, run_restore_together, shared_file
 
 CLIPS = {
     "carphone": ("carphone.mp4", 0, 40, None),
@@ -51,6 +51,7 @@ def _run(
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CLIPS))
 def test_clean_all_beats_degraded_ffmpeg_and_median(name):
+    """Slow (1-5 s a clip): the figures need the whole stage on 30-40 real frames and both baselines."""
     clean, damaged, _ = _clip(name)
     cleaned, stage = _run(damaged)
     ours = clip_psnr(cleaned, clean)
@@ -70,6 +71,7 @@ def test_clean_all_beats_degraded_ffmpeg_and_median(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["carphone", "bikes"])
 def test_dust_recall_and_false_detections(name):
+    """Slow (1-5 s a clip): detection on the damaged frames and, for false detections, the clean ones."""
     clean, damaged, damage = _clip(name)
     _, stage = _run(damaged, CleanupSettings(steps=("deflicker", "dust")))
     hits, total = dust_hits(dict(stage.masks), damage.speck_labels, damage.visible_specks)
@@ -82,6 +84,8 @@ def test_dust_recall_and_false_detections(name):
 
 @pytest.mark.slow
 def test_scratch_columns_are_found_and_picture_lines_are_not():
+    """Slow (about 8 s): six runs, damaged and undamaged, of all three clips; the railings of bikes are the
+    case that matters, and recall is counted over every clip's scratches together."""
     hit = truth = false_spans = 0
     for name in CLIPS:
         clean, damaged, damage = _clip(name)
@@ -106,13 +110,15 @@ def test_cli_clean_all_does_no_harm_to_an_undamaged_clip(name, tmp_path):
     """``--clean all`` on a clip with no film damage costs at most 0.5 dB against the same job without it.
 
     Both jobs go through the CLI with its default encoder (h264, CRF 18); the PSNR of each output is
-    taken against the lossless source.
+    taken against the lossless source. Slow (two real jobs per clip); the two run side by side.
     """
     file, start, count, max_width = CLIPS[name]
     source = cut_lossless(shared_file("video", file), tmp_path / f"{name}.mkv", start, count, max_width)
     plain, cleaned = tmp_path / "plain.mp4", tmp_path / "cleaned.mp4"
-    assert run_restore(source, "-o", plain, "-q").returncode == 0
-    result = run_restore(source, "-o", cleaned, "--clean", "all")
+    without, result = run_restore_together(
+        (source, "-o", plain, "-q"), (source, "-o", cleaned, "--clean", "all")
+    )
+    assert without.returncode == 0, without.stderr
     assert result.returncode == 0, result.stderr
     reference = list(decode_all(source))
     psnr_plain = clip_psnr(list(decode_all(plain)), reference)
@@ -124,18 +130,21 @@ def test_cli_clean_all_does_no_harm_to_an_undamaged_clip(name, tmp_path):
 
 
 def test_cli_cleanup_options_are_checked(tmp_path):
+    """Four CLI runs in fresh interpreters (as a user runs them), side by side."""
     source = tmp_path / "clip.mkv"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10", "-frames:v", "6", "-c:v", "ffv1", str(source))
-    bad = run_restore(source, "-o", tmp_path / "bad.mkv", "--clean", "dust,vacuum")
-    assert bad.returncode == 2 and "--clean" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
-    grain = run_restore(source, "-o", tmp_path / "bad.mkv", "--clean", "all", "--keep-grain", "2")
-    assert grain.returncode == 2 and "--keep-grain" in grain.stderr
-    lonely = run_restore(source, "-o", tmp_path / "bad.mkv", "--clean", "dust", "--denoise-strength", "2")
-    assert lonely.returncode == 2 and "--clean denoise" in lonely.stderr
-    good = run_restore(
-        source, "-o", tmp_path / "ok.mkv", "--codec", "ffv1", "--clean", "all",
-        "--denoise-strength", "2", "--keep-grain", "0.3",
+    bad, grain, lonely, good = run_restore_together(  # four independent jobs, side by side
+        (source, "-o", tmp_path / "bad.mkv", "--clean", "dust,vacuum"),
+        (source, "-o", tmp_path / "bad.mkv", "--clean", "all", "--keep-grain", "2"),
+        (source, "-o", tmp_path / "bad.mkv", "--clean", "dust", "--denoise-strength", "2"),
+        (
+            source, "-o", tmp_path / "ok.mkv", "--codec", "ffv1", "--clean", "all",
+            "--denoise-strength", "2", "--keep-grain", "0.3",
+        ),
     )  # fmt: skip
+    assert bad.returncode == 2 and "--clean" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert grain.returncode == 2 and "--keep-grain" in grain.stderr
+    assert lonely.returncode == 2 and "--clean denoise" in lonely.stderr
     assert good.returncode == 0, good.stderr
     assert "denoise strength 2" in good.stderr and "grain kept 0.3" in good.stderr
     assert not (tmp_path / "bad.mkv").exists()
@@ -143,7 +152,10 @@ def test_cli_cleanup_options_are_checked(tmp_path):
 
 @pytest.mark.slow
 def test_cli_deflickers_a_flickering_film_end_to_end(tmp_path):
-    """Through the CLI, where the scan (not the test) finds the shots: flicker must not be taken for cuts."""
+    """Through the CLI, where the scan (not the test) finds the shots: flicker must not be taken for cuts.
+
+    Slow (about 6 s): 90 frames, as the scan needs a long shot to tell flicker from cuts.
+    """
     damaged, frames, flickering = flickering_clip(tmp_path, 90)
     output = tmp_path / "out.mkv"
     result = run_restore(damaged, "-o", output, "--codec", "ffv1", "--clean", "deflicker")

@@ -167,8 +167,9 @@ def test_settings_are_checked():
 
 
 def test_repair_flow_and_confirm_dust():
+    from dain.flow import lands_inside
     from restore.stages.cleanup.dust import confirm_dust
-    from restore.stages.cleanup.motion import lands_inside, repair_flow
+    from restore.stages.cleanup.motion import repair_flow
 
     flow = np.zeros((40, 50, 2), np.float32)
     flow[..., 0], flow[..., 1] = 1.5, -0.7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,23 +27,22 @@ def assert_refused(result, folder: Path, before: set[str], needle: str | None = 
     assert set(os.listdir(folder)) == before, "no output or temporary file may be left behind"
 
 
-def _inputs(tmp_path: Path, good_clip: Path) -> dict[str, Path]:
-    text = tmp_path / "text.mp4"
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory) -> dict[str, Path]:
+    """The five unreadable inputs, built once for the module (each test copies the one it needs)."""
+    folder = tmp_path_factory.mktemp("bad")
+    text = folder / "text.mp4"
     text.write_text("this is not a video\n")
-    empty = tmp_path / "empty.mp4"
+    empty = folder / "empty.mp4"
     empty.touch()
-    truncated = tmp_path / "truncated.mp4"  # moov atom at the end: cut off
-    make_clip(tmp_path / "whole.mp4", seconds=2.0)
-    data = (tmp_path / "whole.mp4").read_bytes()
+    truncated = folder / "truncated.mp4"  # moov atom at the end: cut off
+    data = make_clip(folder / "whole.mp4", seconds=2.0).read_bytes()
     truncated.write_bytes(data[: len(data) // 2])
-    (tmp_path / "whole.mp4").unlink()
-    faststart = tmp_path / "faststart_whole.mp4"
-    make_clip(faststart, seconds=4.0, extra=("-movflags", "+faststart"))
-    truncated_fast = tmp_path / "truncated_fast.mp4"  # index first, media data cut off
+    faststart = make_clip(folder / "faststart_whole.mp4", seconds=4.0, extra=("-movflags", "+faststart"))
+    truncated_fast = folder / "truncated_fast.mp4"  # index first, media data cut off
     data = faststart.read_bytes()
     truncated_fast.write_bytes(data[: len(data) // 3])
-    faststart.unlink()
-    audio_only = tmp_path / "audio.mp4"
+    audio_only = folder / "audio.mp4"
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", str(audio_only))
     return {
         "text": text,
@@ -63,8 +63,9 @@ def _inputs(tmp_path: Path, good_clip: Path) -> dict[str, Path]:
         ("audio_only", "no video stream"),
     ],
 )
-def test_bad_inputs_are_refused(tmp_path, good_clip, kind, needle):
-    path = _inputs(tmp_path, good_clip)[kind]
+def test_bad_inputs_are_refused(tmp_path, bad_inputs, kind, needle):
+    path = tmp_path / bad_inputs[kind].name
+    shutil.copyfile(bad_inputs[kind], path)  # alone in its own folder: any litter shows
     digest = file_digest(path)
     before = set(os.listdir(tmp_path))
     result = run_restore(path, "-q")

@@ -75,3 +75,32 @@ def test_pair_errors(tmp_path):
         assert result.returncode == 2, result.stderr
         assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "o.png").exists()
+
+
+def test_bad_options_are_refused_before_torch_loads(tmp_path):
+    """Every check of ``restore pair`` runs before torch is imported, so a mistake costs no start-up."""
+    import subprocess
+    import sys
+
+    _write(tmp_path / "a.png", np.zeros((10, 10, 3), np.uint8))
+    _write(tmp_path / "b.png", np.zeros((12, 10, 3), np.uint8))
+    a, b, out = (str(tmp_path / name) for name in ("a.png", "b.png", "o.png"))
+    cases = [
+        [a, b, "-o", out],
+        [a, a, "-o", out, "--times", "x"],
+        [a, a, "-o", out, "--interp", "magic"],
+        [a, a, "-o", out, "--device", "tpu"],
+        [a, a, "-o", out, "--dain-weights", a],
+        [a, a, "-o", str(tmp_path / "no" / "o.png")],
+    ]
+    script = (
+        "import sys\nfrom restore.cli import main\n"
+        "try:\n    main(['pair', *sys.argv[1:]])\nexcept SystemExit as done:\n    code = done.code\n"
+        "print(code, 'torch' in sys.modules)\n"
+    )
+    for args in cases:
+        result = subprocess.run(
+            [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.stdout.split() == ["2", "False"], (args, result.stdout, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from restore.config import RestoreConfig
-from restore.jobs.run import prepare_job
+from restore.jobs import prepare_job
 from restore.media.probe import probe
 from restore.media.scan import scan_video
 from tests.conftest import audio_duration, decode_all, make_clip, run_restore, shared_file
@@ -275,7 +275,8 @@ def test_default_engine_end_to_end(clip_factory, tmp_path):
 
 @pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p10le"])
 def test_copy_only_jobs_pass_yuv_through_faithfully(clip_factory, tmp_path, pix_fmt):
-    from restore.jobs.run import _native_passthrough, run_job
+    from restore.jobs import run_job
+    from restore.jobs.run import _native_passthrough
 
     clip = clip_factory(f"pass_{pix_fmt}.mp4", rate="24", seconds=1.0, pix_fmt=pix_fmt)
     outputs = {}
@@ -313,3 +314,76 @@ def test_sample_aspect_is_kept_exactly(tmp_path):
         result = run_restore(source, "-o", output, "-q", *extra)
         assert result.returncode == 0, result.stderr
         assert probe(output).sample_aspect == (128, 117)
+
+
+def _main(args, capsys):
+    """``restore.cli.main`` in this process: (exit code, stderr)."""
+    from restore.cli import main
+
+    try:
+        main([str(arg) for arg in args])
+        code = 0
+    except SystemExit as done:
+        code = done.code or 0
+    return code, capsys.readouterr().err
+
+
+def test_untouched_options_give_the_library_defaults():
+    """Defaults live in RestoreConfig (and ShotSettings, CleanupSettings): the CLI adds none of its own."""
+    from pathlib import Path
+
+    from restore.cli.options import JobOptions, build_config
+    from restore.config import default_output_path
+
+    film = Path("film.mp4")
+    assert build_config(film, None, JobOptions()) == RestoreConfig(
+        input=film, output=default_output_path(film)
+    )
+
+
+def test_run_and_batch_share_every_job_option():
+    import dataclasses
+
+    import typer
+
+    from restore.cli import app
+    from restore.cli.options import JobOptions
+
+    command = typer.main.get_command(app)
+    names = {}
+    for sub in ("run", "batch"):
+        names[sub] = {param.name for param in command.commands[sub].params}
+    job = {field.name for field in dataclasses.fields(JobOptions)}
+    assert job <= names["run"] and job <= names["batch"]
+
+
+def test_a_bug_is_an_internal_error_not_a_user_error(clip_factory, tmp_path, monkeypatch, capsys):
+    """A ValueError from inside the toolkit is a bug: exit 1 and "internal error", not exit 2."""
+    import restore.jobs.prepare
+
+    def broken_planner(*_args, **_kwargs):
+        raise ValueError("planner bug")
+
+    monkeypatch.setattr(restore.jobs.prepare, "plan_frames", broken_planner)
+    clip = clip_factory("plain.mp4", rate="25", seconds=1.0, audio=False)
+    code, stderr = _main([clip, "-o", tmp_path / "out.mp4", "-q"], capsys)
+    assert code == 1, stderr
+    assert stderr.strip() == (
+        "restore: internal error: ValueError: planner bug (run again with --debug for details)"
+    )
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_model_layer_user_error_is_one_line_exit_2(clip_factory, tmp_path, monkeypatch, capsys):
+    """dain.errors.UserError (not only RestoreError) reaches the user as one line, exit 2."""
+    import restore.jobs.prepare
+    from dain.errors import EngineOptionError
+
+    def refusing_engine(*_args, **_kwargs):
+        raise EngineOptionError("--tile must be at least 64, got 8")
+
+    monkeypatch.setattr(restore.jobs.prepare, "create_upscaler", refusing_engine)
+    clip = clip_factory("plain.mp4", rate="25", seconds=1.0, audio=False)
+    code, stderr = _main([clip, "-o", tmp_path / "out.mp4", "--scale", "2", "-q"], capsys)
+    assert code == 2, stderr
+    assert stderr.strip() == "restore: error: --tile must be at least 64, got 8"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dain.flow import warp
 from restore.evaluation.colorize import chroma_error, naive_propagation, static_copy
-from restore.stages.colorize.lab import from_unit_float, lab_to_rgb, merge_lab, rgb_to_lab
+from restore.media.frames import from_unit_float
+from restore.stages.colorize.lab import lab_to_rgb, merge_lab, rgb_to_lab
 from restore.stages.colorize.reference import ColorReference, ReferenceColorizer, ReferenceSettings
 from restore.stages.colorize.spread import solve_chroma_levin, spread_chroma
-from restore.stages.colorize.temporal import warp
 
 
 def _textured_scene(height: int = 72, width: int = 96, seed: int = 0) -> np.ndarray:

@@ -12,10 +12,11 @@ import torch
 from restore.config import RestoreConfig
 from restore.evaluation.colorize import chroma_error
 from restore.media.ffmpeg import ffmpeg_exe
+from restore.media.frames import from_unit_float
 from restore.media.images import write_image
 from restore.stages import SourceFrame
 from restore.stages.colorize import create_colorize_stage
-from restore.stages.colorize.lab import from_unit_float, merge_lab, rgb_to_lab
+from restore.stages.colorize.lab import merge_lab, rgb_to_lab
 from restore.stages.colorize.stage import ColorizeStage, collect_references
 from tests.conftest import decode_all, ffmpeg, run_restore
 
@@ -104,7 +105,10 @@ def test_stage_keeps_frames_order_lightness_and_resets_at_cuts(dtype):
 
 def _encode_grey(frames: np.ndarray, path: Path) -> Path:
     lightness = [rgb_to_lab(frame)[..., 0] for frame in frames]
-    greys = [from_unit_float(merge_lab(l, np.zeros((*l.shape, 2), np.float32)), np.uint8) for l in lightness]
+    greys = [
+        from_unit_float(merge_lab(l, np.zeros((*l.shape, 2), np.float32)), np.uint8, rounding="half_even")
+        for l in lightness
+    ]
     height, width = frames.shape[1:3]
     subprocess.run(
         [ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",

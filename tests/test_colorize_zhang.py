@@ -161,3 +161,23 @@ def test_weights_file_drives_the_auto_engine(tmp_path, monkeypatch):
     out = list(stage.process(iter(frames)))
     assert [f.image.shape for f in out] == [(32, 48, 3)] * 2 and out[0].image.dtype == np.uint8
     assert stage.report().startswith("eccv16 (w.pth)") and "2 frames in 1 shots" in stage.report()
+
+
+def test_colour_checkpoints_go_through_the_one_safe_reader(tmp_path):
+    """Code-carrying pickles are refused before running, naming the option; wrappers and prefixes undone."""
+    import pathlib
+
+    marker = tmp_path / "ran"
+
+    class _Touch:
+        def __reduce__(self):
+            return (pathlib.Path.touch, (marker,))
+
+    evil = tmp_path / "evil.pth"
+    torch.save({"state_dict": ECCV16Colorizer().state_dict(), "hook": _Touch()}, evil)
+    with pytest.raises(ValueError, match="^--colorize-weights: refusing to load evil.pth"):
+        load_colorizer(evil)
+    assert not marker.exists()
+    state = {f"module.{k}": v for k, v in ECCV16Colorizer().state_dict().items()}
+    torch.save({"params_ema": state, "epoch": 4}, tmp_path / "wrapped.pth")
+    assert load_colorizer(tmp_path / "wrapped.pth")[0] == "eccv16"

@@ -152,7 +152,7 @@ def test_code_carrying_checkpoint_is_refused_before_running(tmp_path, writer):
     else:
         with open(path, "wb") as handle:
             pickle.dump(payload, handle, protocol=2)
-    with pytest.raises(CheckpointError, match="refused") as error:
+    with pytest.raises(CheckpointError, match="refusing to load evil.pth: it contains Python") as error:
         read_checkpoint(path)
     assert "\n" not in str(error.value)
     assert not marker.exists()
@@ -169,3 +169,46 @@ def test_unreadable_files(tmp_path):
     bad_safetensors.write_bytes(b"\x00" * 16)
     with pytest.raises(CheckpointError, match="safetensors"):
         read_checkpoint(bad_safetensors)
+
+
+def test_checkpoint_error_is_a_user_error_and_a_value_error():
+    from dain.errors import UserError
+
+    assert issubclass(CheckpointError, UserError) and issubclass(CheckpointError, ValueError)
+
+
+def test_one_canonicaliser_covers_every_callers_wrappers():
+    raw, ema = torch.zeros(2), torch.ones(2)
+    # EMA weights win over the raw ones, whatever the key order; siblings (epoch) are ignored.
+    assert canonical_state_dict({"params": {"w": raw}, "params_ema": {"w": ema}, "epoch": 3}) == {"w": ema}
+    assert canonical_state_dict({"state_dict": {"w": raw}, "params_ema": {"w": ema}}) == {"w": ema}
+    # A single-entry dict is a wrapper; the DataParallel and GAN-generator prefixes are stripped.
+    assert canonical_state_dict({"anything": {"netG.w": raw}}) == {"w": raw}
+    assert canonical_state_dict({"generator": {"module.netG.w": raw}}) == {"w": raw}
+    # Non-tensor entries of the state dict itself: refused by default, dropped on request.
+    assert canonical_state_dict({"w": raw, "epoch": 3}, non_tensors="drop") == {"w": raw}
+    with pytest.raises(CheckpointError, match="contains no weight tensors"):
+        canonical_state_dict({"epoch": 3, "lr": 0.1}, non_tensors="drop")
+
+
+def test_read_checkpoint_labels_messages_and_checks_the_suffix(tmp_path):
+    path = tmp_path / "weights.onnx"
+    path.write_bytes(b"\x08\x01")
+    with pytest.raises(CheckpointError, match=r"^--some-weights: unsupported model file type '\.onnx'"):
+        read_checkpoint(path, label="--some-weights")
+    with pytest.raises(CheckpointError, match=r"^--some-weights: file not found"):
+        read_checkpoint(tmp_path / "absent.pth", label="--some-weights")
+    wrapped = tmp_path / "wrapped.pth"
+    torch.save({"params_ema": {"w": torch.ones(1)}, "note": "ema"}, wrapped)
+    assert read_checkpoint(wrapped).keys() == {"w"}
+
+
+def test_torch_load_is_called_in_one_module_only():
+    root = pathlib.Path(__file__).resolve().parents[1]
+    callers = sorted(
+        str(path.relative_to(root))
+        for package in ("dain", "restore", "cuda_kernels")
+        for path in (root / package).rglob("*.py")
+        if "torch.load(" in path.read_text(encoding="utf-8")
+    )
+    assert callers == ["dain/checkpoint.py"]

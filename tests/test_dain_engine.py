@@ -23,8 +23,8 @@ from torch import nn
 from dain import hub as weights
 from dain.checkpoint import save_checkpoint
 from dain.engines import Interpolator, available_interpolators, create_interpolator
-from dain.engines.dain import DainInterpolator, tile_starts
-from dain.nets.network import DAIN
+from dain.engines.dain import DainInterpolator, create_dain_interpolator
+from dain.nets.network import DAIN, official_padding
 
 SUBNETWORKS = (
     "flownets",
@@ -193,6 +193,7 @@ class _BrightnessDepth(nn.Module):
 
 
 def test_tiled_matches_untiled_on_a_frame_larger_than_the_tile(network):
+    """Slow (about 2 s): a frame must be larger than the 128-pixel minimum tile to be cut into four."""
     # Local configuration: constant flow, bilinear kernels, no refinement; the depth-aware
     # projection, adaptive warping, padding, tile placement and blending all still run.
     model = _force_bilinear_identity_flow(copy.deepcopy(network))
@@ -207,19 +208,60 @@ def test_tiled_matches_untiled_on_a_frame_larger_than_the_tile(network):
     tiled_engine = DainInterpolator.from_network(model, tile=128, tile_overlap=32)
     with count_calls(model) as counts:
         tiled = tiled_engine.interpolate(frame0, frame1, [0.3])
-    tiles = len(tile_starts(140, 128, 32)) * len(tile_starts(170, 128, 32))
-    assert tiles == 4 and counts["initScaleNets_filter"] == tiles and counts["rectifyNet"] == tiles
+    tiles = 4  # 2x2: cores of at most tile - overlap = 96 pixels, each seen with 16 pixels of context
+    assert counts["initScaleNets_filter"] == tiles and counts["rectifyNet"] == tiles
     difference = (tiled - untiled).abs().max().item()
     assert difference < 1e-4, difference
     # Sanity: the warp really moved content (the result is not just the cross-fade).
     assert (untiled[0] - (0.7 * frame0 + 0.3 * frame1)).abs().max() > 0.1
 
 
-def test_tile_starts_cover_with_overlap():
-    for length, tile, overlap in [(100, 128, 32), (128, 128, 32), (300, 128, 32), (1080, 512, 64)]:
-        starts = tile_starts(length, tile, overlap)
-        assert starts[0] == 0 and starts[-1] + min(tile, length) == length
-        assert all(b - a <= tile - overlap for a, b in zip(starts, starts[1:], strict=False))
+def test_tiles_never_exceed_the_tile_and_share_the_overlap(network):
+    """What the network sees in tiles: at most ``tile`` pixels a side, neighbours sharing the overlap,
+    and weights that sum to one (a tile function returning its input stitches back to the input)."""
+    engine = DainInterpolator.from_network(network, tile=128, tile_overlap=32)
+    seen: list[tuple[int, int]] = []
+
+    def recording_run(frame0, frame1, phases):
+        seen.append(tuple(frame0.shape[-2:]))
+        return frame0.expand(len(phases), -1, -1, -1)
+
+    engine._run_padded = recording_run
+    frame0 = torch.rand(3, 100, 300, generator=torch.Generator().manual_seed(3))
+    out = engine.interpolate(frame0, torch.rand(3, 100, 300), [0.5])
+    assert len(seen) == 2 * 4 and all(h <= 128 and w <= 128 for h, w in seen)
+    assert {h for h, _ in seen} == {50 + 16} and {w for _, w in seen} == {75 + 16, 75 + 32}
+    assert (out[0] - frame0).abs().max() < 1e-6
+
+
+def test_out_of_memory_on_cuda_retries_in_smaller_tiles_then_says_so(network):
+    """The untiled run first, then 1024/512/256-pixel tiles (those below the frame), then one clear error.
+
+    Simulated: the network "runs out of memory" above a size; ``_run`` only reads the device type.
+    """
+    engine = DainInterpolator.from_network(network)
+    sides: list[int] = []
+
+    def limited_memory(frame0, frame1, phases):
+        sides.append(max(frame0.shape[-2:]))
+        if sides[-1] > limit:
+            raise torch.OutOfMemoryError("pretend the GPU is full")
+        return frame0.expand(len(phases), -1, -1, -1)
+
+    engine._run_padded = limited_memory
+    engine.device = torch.device("cuda")  # the retry policy only; nothing is moved to a GPU
+    frame0, frame1 = torch.rand(1, 3, 300, 600), torch.rand(1, 3, 300, 600)
+    limit = 220
+    out = engine._run(frame0, frame1, [0.5])
+    assert sides[0] == 600  # whole pair first
+    # the first 512-pixel tile (332 with context) failed, then the 8 tiles of 256 fit
+    assert sides[1] == 332 and len(sides) == 1 + 1 + 8 and max(sides[2:]) <= 256
+    assert (out - frame0).abs().max() < 1e-6
+    limit, sides[:] = 100, []
+    with pytest.raises(
+        torch.OutOfMemoryError, match=r"^DAIN ran out of GPU memory on a 300x600 pair even in 256"
+    ):
+        engine._run(frame0, frame1, [0.5])
 
 
 def test_create_interpolator_with_weights_file(network, tmp_path):
@@ -238,7 +280,7 @@ def test_missing_weights_offline_is_a_one_line_value_error(tmp_path, monkeypatch
         weights, "DAIN_BEST", dataclasses.replace(weights.DAIN_BEST, url=f"http://127.0.0.1:{port}/best.pth")
     )
     with pytest.raises(ValueError, match="--dain-weights PATH") as error:
-        DainInterpolator(device=torch.device("cpu"), weights=None)
+        create_dain_interpolator(device=torch.device("cpu"), weights=None)
     assert "\n" not in str(error.value)
     with pytest.raises(ValueError, match="--dain-weights: file not found"):
         DainInterpolator(weights=tmp_path / "nope.pth")
@@ -247,7 +289,7 @@ def test_missing_weights_offline_is_a_one_line_value_error(tmp_path, monkeypatch
 def test_cached_official_checkpoint_is_used_when_weights_is_none(network, tmp_path, monkeypatch):
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path))
     save_checkpoint(network, tmp_path / weights.DAIN_BEST.filename)
-    engine = DainInterpolator(device=torch.device("cpu"))
+    engine = create_dain_interpolator(device=torch.device("cpu"))
     assert engine.weights_path == tmp_path / weights.DAIN_BEST.filename
 
 
@@ -313,9 +355,16 @@ def test_gpu_matches_cpu_with_random_weights(network, frames):
     assert torch.isfinite(half).all() and (half - cpu).abs().mean() < 2e-2
 
 
-@pytest.mark.parametrize(("height", "width"), [(97, 131), (360, 640)])
+@pytest.mark.parametrize(("height", "width"), [(97, 131), (104, 128)])
 def test_forward_at_the_issue_sizes(engine, network, height, width):
-    """The sizes the acceptance names: padded to multiples of 64 internally, cropped back."""
+    """Padded to multiples of 64 internally, cropped back, per-pair work once.
+
+    97×131 is a size the acceptance names (odd padding on both axes: 15+16 rows, 62+63 columns).
+    104×128 stands in for the other one, 360×640: ``official_padding`` depends only on the length
+    modulo 128, so it pads exactly as 360×640 does (12+12 rows; a multiple of 128 still gets 32+32
+    columns) and crops back the same way, at a tenth of the pixels (the 360×640 forward took 44 s of
+    CPU and checked nothing more). ``test_official_padding`` pins the padding of 360 and 640 themselves.
+    """
     generator = torch.Generator().manual_seed(height)
     base = torch.rand(1, 3, 12, 16, generator=generator)
     big = nn.functional.interpolate(base, size=(height + 4, width + 4), mode="bilinear", align_corners=False)[
@@ -327,3 +376,9 @@ def test_forward_at_the_issue_sizes(engine, network, height, width):
     assert out.shape == (3, 3, height, width)
     assert torch.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
     assert dict(counts) == {name: 1 for name in SUBNETWORKS[:-1]} | {"rectifyNet": 3}
+
+
+def test_the_stand_in_size_pads_like_360x640():
+    """Keeps the 104×128 forward above a valid stand-in for 360×640 if the padding rule changes."""
+    assert official_padding(104) == official_padding(360) == (12, 12)
+    assert official_padding(128) == official_padding(640) == (32, 32)

@@ -233,3 +233,62 @@ def test_default_progress_writes_to_stderr(server, checkpoint_bytes, tmp_path, c
     download(server.url, tmp_path / "best.pth")
     err = capsys.readouterr().err
     assert "downloading best.pth" in err and "(100%)" in err
+
+
+def test_weight_errors_are_user_errors_and_value_errors():
+    from dain.errors import UserError
+
+    for error in (WeightsUnavailableError, ChecksumError):
+        assert issubclass(error, UserError) and issubclass(error, ValueError)
+
+
+def test_model_files_live_in_the_models_folder_of_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "c"))
+    assert weights.model_cache_dir() == tmp_path / "c" / "models"
+    assert not weights.model_cache_dir().exists()  # not created by asking
+
+
+def test_published_prefix_is_checked_on_download_and_in_the_cache(
+    server, checkpoint_bytes, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "cache"))
+    digest = hashlib.sha256(checkpoint_bytes).hexdigest()
+    spec = dataclasses.replace(weights.DAIN_BEST, url=server.url, sha256_prefix=digest[:8])
+    path = ensure_weights(spec, progress=False)
+    assert path.read_bytes() == checkpoint_bytes
+    assert ensure_weights(spec, allow_download=False) == path
+    wrong = dataclasses.replace(spec, name="other", sha256_prefix="0" * 8 if digest[0] != "0" else "1" * 8)
+    with pytest.raises(ChecksumError, match="published other checksum prefix") as error:
+        ensure_weights(wrong, allow_download=False)
+    assert "--dain-weights PATH" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_resolve_weights_names_the_option_of_the_spec(tmp_path):
+    spec = dataclasses.replace(weights.DAIN_BEST, cli_hint="--other-weights PATH")
+    assert spec.option == "--other-weights"
+    given = tmp_path / "w.pth"
+    given.write_bytes(b"x")
+    assert weights.resolve_weights(spec, given) == given
+    with pytest.raises(WeightsUnavailableError, match="^--other-weights: file not found"):
+        weights.resolve_weights(spec, tmp_path / "absent.pth")
+
+
+def test_the_dain_constructor_never_downloads(tmp_path, monkeypatch):
+    """Only ``create_dain_interpolator`` resolves (and may download) the official weights."""
+    from dain.checkpoint import save_checkpoint
+    from dain.engines.dain import DainInterpolator
+    from dain.nets.network import DAIN
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the constructor tried to fetch weights")
+
+    monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(weights, "ensure_weights", no_network)
+    monkeypatch.setattr(weights, "download", no_network)
+    network = DAIN()
+    path = save_checkpoint(network, tmp_path / "mine.safetensors")
+    engine = DainInterpolator(path)
+    assert engine.weights_path == path
+    assert DainInterpolator(network).weights_path is None
+    with pytest.raises(TypeError):
+        DainInterpolator()  # no weights: a programming error, not a download

@@ -86,3 +86,27 @@ def test_scan_memory_does_not_keep_thumbnails():
     assert timeline.frame_count == 250
     assert timeline.pair_difference.shape == (249,)
     assert timeline.pair_difference.max() > 40  # the cuts
+
+
+def test_a_job_probes_its_input_once(clip_factory, tmp_path, monkeypatch):
+    """Preparation goes one way: the job probes the file once and the scan uses that probe result."""
+    import restore.jobs.prepare
+    import restore.media.scan
+    from restore.config import RestoreConfig
+    from restore.jobs import prepare_job
+
+    clip = clip_factory("probe_once.mp4", rate="24", seconds=0.5, audio=False)
+    calls = []
+
+    def counting_probe(path):
+        calls.append(path)
+        return probe(path)
+
+    def no_second_probe(path):
+        raise AssertionError(f"the scan probed {path} again")
+
+    monkeypatch.setattr(restore.jobs.prepare, "probe", counting_probe)
+    monkeypatch.setattr(restore.media.scan, "probe", no_second_probe)
+    job = prepare_job(RestoreConfig(input=clip, output=tmp_path / "out.mp4"))
+    assert calls == [clip]
+    assert job.timeline.frame_count == 12 and job.media.path == probe(clip).path

@@ -132,3 +132,19 @@ def test_disk_full_then_resume(clip, reference, tmp_path):
         "only unfinished segments redone"
     )
     np.testing.assert_array_equal(decode_all(out), reference)
+
+
+def test_the_python_api_resumes_like_the_cli(clip, reference, tmp_path):
+    """``restore_video(..., resume=True)`` continues a killed CLI job from its journal."""
+    from restore import restore_video
+
+    out = tmp_path / "film.mkv"
+    journal = out.with_name(out.name + ".journal.json")
+    process = _start(clip, out, "--codec", "ffv1")
+    assert _kill_when(process, journal, 2), "the job must still be running after two of six segments"
+    done = _segments_done(journal)
+    assert done >= 2 and not out.exists()
+    report = restore_video(clip, out, fps=30, interp="blend", codec="ffv1", segment_seconds=1.0, resume=True)
+    assert f"{done} reused from an earlier run" in report.stage_reports[0]
+    assert not journal.exists() and not out.with_name(out.name + ".parts").exists()
+    np.testing.assert_array_equal(decode_all(out), reference)

@@ -8,9 +8,9 @@ from safetensors.torch import save_file
 from spandrel.architectures.Compact import Compact
 from spandrel.architectures.SPAN import SPAN
 
+from dain.checkpoint import canonical_state_dict, read_checkpoint
 from restore.upscale import create_upscaler
 from restore.upscale.chain import ChainUpscaler
-from restore.upscale.checkpoint import canonical_state_dict, read_state_dict
 from restore.upscale.lanczos import LanczosUpscaler, lanczos_resize
 from restore.upscale.model_file import ModelUpscaler, describe_model
 
@@ -114,7 +114,7 @@ def test_canonicalises_module_prefix_and_state_dict_wrapper(tmp_path):
     wrapped = {"state_dict": {f"module.{name}": tensor for name, tensor in state.items()}, "epoch": 3}
     path = tmp_path / "wrapped.pth"
     torch.save(wrapped, path)
-    canonical = read_state_dict(path)
+    canonical = read_checkpoint(path)
     assert set(canonical) == set(state)
     assert ModelUpscaler(path).descriptor.architecture.id == "Compact"
     with pytest.raises(ValueError, match="no weight tensors"):
@@ -229,19 +229,6 @@ def test_tiles_of_a_pixel_unshuffle_model_stay_on_its_grid(tmp_path):
     assert tiled.shape == whole.shape == (1, 3, 90, 106)
     assert whole.std() > 0.1  # a non-trivial output
     assert (tiled - whole).abs().max() < 1e-4
-
-
-def test_tile_spans_cover_and_align():
-    from restore.upscale.tiling import tile_spans
-
-    for length in (1, 5, 13, 50, 257):
-        for tile in (1, 4, 16, 300):
-            for align in (1, 4, 8):
-                spans = tile_spans(length, tile, align)
-                assert spans[0][0] == 0 and spans[-1][1] == length
-                assert all(stop > start for start, stop in spans)
-                assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
-                assert all(start % align == 0 for start, _ in spans)
 
 
 def test_out_of_memory_halves_the_tile_and_retries(tmp_path, monkeypatch):

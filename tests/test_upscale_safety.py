@@ -8,8 +8,8 @@ import torch
 from safetensors.torch import save_file
 from spandrel.architectures.Compact import Compact
 
+from dain.checkpoint import read_checkpoint
 from restore.upscale import create_upscaler
-from restore.upscale.checkpoint import read_state_dict
 from restore.upscale.model_file import ModelUpscaler
 
 
@@ -66,7 +66,7 @@ def test_garbage_safetensors_is_not_a_model(tmp_path):
     path = tmp_path / "broken.safetensors"
     path.write_bytes(os.urandom(256))
     with pytest.raises(ValueError, match="not a valid safetensors"):
-        read_state_dict(path)
+        read_checkpoint(path)
 
 
 def test_unknown_architecture_is_named(tmp_path):
@@ -92,7 +92,7 @@ def test_unsupported_suffix(tmp_path):
     path = tmp_path / "model.onnx"
     path.write_bytes(b"\x08\x01")
     with pytest.raises(ValueError, match="unsupported model file type"):
-        read_state_dict(path)
+        read_checkpoint(path)
 
 
 def test_checkpoint_without_weights(tmp_path):

@@ -1,1 +1,1 @@
-"""cuda_kernels/testing."""
+"""Test support for the kernels: the same CUDA sources built for the CPU by a small C++ shim."""

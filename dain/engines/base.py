@@ -1,15 +1,24 @@
-"""The interpolator interface and the registry of engines by name."""
+"""The interpolator interface, the descriptor every engine carries, and the registry of engines by name."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from dain.descriptor import InterpolatorDescriptor, Tiling
+from dain.registry import Registry
 
 if TYPE_CHECKING:  # torch loads on first use, so copy-only jobs and --help stay fast
     import torch
 
-__all__ = ["Interpolator", "ENGINE_FACTORIES", "available_interpolators", "create_interpolator"]
+__all__ = [
+    "Interpolator",
+    "InterpolatorDescriptor",
+    "Tiling",
+    "INTERPOLATORS",
+    "available_interpolators",
+    "create_interpolator",
+]
 
 
 @runtime_checkable
@@ -22,38 +31,41 @@ class Interpolator(Protocol):
         returns: (len(phases), 3, H, W) float32 in [0, 1] on the same device.
 
     All phases of one pair come in one call, so per-pair work (flow, depth,
-    kernels) is done once.
+    kernels) is done once. ``descriptor`` says how the engine may be padded, tiled and run.
     """
 
     name: str
+    descriptor: InterpolatorDescriptor
 
     def interpolate(
         self, frame0: torch.Tensor, frame1: torch.Tensor, phases: Sequence[float]
     ) -> torch.Tensor: ...
 
 
-# name -> "module:factory"; the factory is called as factory(device=..., **options).
-ENGINE_FACTORIES: dict[str, str] = {
-    "repeat": "dain.engines.simple:RepeatInterpolator",
-    "blend": "dain.engines.simple:BlendInterpolator",
-    "classic": "dain.engines.classic.engine:ClassicInterpolator",
-    "dain": "dain.engines.dain:DainInterpolator",
-}
+# name -> "module:factory", alphabetically (the order of messages); called as factory(device=..., **options).
+INTERPOLATORS: Registry[Interpolator] = Registry(
+    "interpolator",
+    {
+        "blend": "dain.engines.simple:BlendInterpolator",
+        "classic": "dain.engines.classic.engine:ClassicInterpolator",
+        "dain": "dain.engines.dain:create_dain_interpolator",
+        "repeat": "dain.engines.simple:RepeatInterpolator",
+    },
+)
 
 
 def available_interpolators() -> list[str]:
-    """Names of the registered interpolation engines."""
-    return sorted(ENGINE_FACTORIES)
+    """Names of the registered interpolation engines, sorted."""
+    return sorted(INTERPOLATORS.names())
 
 
 def create_interpolator(name: str, device: torch.device | str = "cpu", **options: object) -> Interpolator:
-    """Build the engine registered under ``name``; ``ValueError`` for an unknown name."""
-    if name not in ENGINE_FACTORIES:
-        raise ValueError(
-            f"unknown interpolator {name!r}; choose one of: {', '.join(available_interpolators())}"
-        )
-    module_name, _, attr = ENGINE_FACTORIES[name].partition(":")
-    factory: Callable[..., Interpolator] = getattr(importlib.import_module(module_name), attr)
+    """Build the engine registered under ``name``.
+
+    ``dain.errors.UnknownNameError`` (also a ``ValueError``) for an unknown name; the engines raise
+    ``dain.errors`` user errors for options they cannot use.
+    """
+    factory = INTERPOLATORS.factory(name)
     import torch
 
     return factory(device=torch.device(device), **options)

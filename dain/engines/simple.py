@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
+from dain.descriptor import InterpolatorDescriptor, Tiling
+
 __all__ = ["RepeatInterpolator", "BlendInterpolator"]
 
 
@@ -13,6 +15,8 @@ class RepeatInterpolator:
     """Each phase takes the nearer source frame (t < 0.5 -> frame0): frame-rate conversion by duplication."""
 
     name = "repeat"
+    # Frame selection: any size, any dtype; nothing to tile.
+    descriptor = InterpolatorDescriptor(supports_half=True, tiling=Tiling.INTERNAL)
 
     def __init__(self, device: torch.device | None = None) -> None:
         self.device = device
@@ -28,6 +32,8 @@ class BlendInterpolator:
     """Linear cross-fade ``(1-t)·frame0 + t·frame1``."""
 
     name = "blend"
+    # Per-pixel arithmetic: any size, any dtype; nothing to tile.
+    descriptor = InterpolatorDescriptor(supports_half=True, tiling=Tiling.INTERNAL)
 
     def __init__(self, device: torch.device | None = None) -> None:
         self.device = device

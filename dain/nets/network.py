@@ -32,7 +32,7 @@ from dain.nets.megadepth import build_megadepth_hourglass
 from dain.nets.pwcnet import PWCDCNet
 from dain.nets.rectify import RectifyNet
 
-__all__ = ["DAIN", "PairAnalysis", "Synthesis", "official_padding", "SIZE_MULTIPLE", "FLOW_SCALE"]
+__all__ = ["DAIN", "PairFeatures", "Synthesis", "official_padding", "SIZE_MULTIPLE", "FLOW_SCALE"]
 
 SIZE_MULTIPLE = 64  # PWC-Net has six stride-2 levels
 FLOW_SCALE = 20.0  # PWC-Net flow is in pixels / 20 (``div_flow``)
@@ -56,8 +56,8 @@ def official_padding(length: int) -> tuple[int, int]:
 
 
 @dataclass
-class PairAnalysis:
-    """Per-pair results, all at the padded resolution (B = batch).
+class PairFeatures:
+    """What DAIN computes once per pair for all phases, at the padded resolution (B = batch).
 
     frame0, frame1: (B,3,H,W) input frames in [0,1].
     flow_0to1, flow_1to0: (B,2,H,W) float32 full-resolution flows in pixels (x, y).
@@ -118,7 +118,7 @@ class DAIN(nn.Module):
                 f"frame0: H and W must be multiples of {SIZE_MULTIPLE} (pad first), got {height}x{width}"
             )
 
-    def analyse_pair(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PairAnalysis:
+    def analyse_pair(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PairFeatures:
         """Per-pair work, done once for all phases.
 
         frame0, frame1: (B,3,H,W) RGB in [0,1], H and W multiples of 64.
@@ -143,7 +143,7 @@ class DAIN(nn.Module):
         kernel0 = self.initScaleNets_filter1(trunk)
         kernel1 = self.initScaleNets_filter2(trunk)
 
-        return PairAnalysis(
+        return PairFeatures(
             frame0=frame0,
             frame1=frame1,
             flow_0to1=flows[:batch],
@@ -156,7 +156,7 @@ class DAIN(nn.Module):
             context1=context[batch:],
         )
 
-    def synthesize(self, pair: PairAnalysis, phase: float) -> Synthesis:
+    def synthesize(self, pair: PairFeatures, phase: float) -> Synthesis:
         """Per-phase work: the frame at time ``phase`` ∈ [0,1] between the analysed frames."""
         if not 0.0 <= phase <= 1.0:
             raise ValueError(f"phase: must lie in [0, 1], got {phase}")

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from restore.errors import RestoreError
-from restore.upscale.cache import CACHE_DIR_ENV, model_cache_dir
-from restore.upscale.checkpoint import MODEL_SUFFIXES
+from dain.checkpoint import MODEL_SUFFIXES
+from dain.hub import CACHE_ENV, model_cache_dir
 
 __all__ = ["list_model_files", "models_command"]
 
@@ -42,14 +41,14 @@ def models_command(
 ) -> None:
     """List super-resolution model files in the cache folder, or show what one model file holds.
 
-    Bad input (a missing, unsafe or unknown model file) raises ``RestoreError`` with one line.
+    Bad input (a missing, unsafe or unknown model file) raises a ``dain.errors.UserError`` with one line.
     """
     from restore.upscale.base import resolve_model_path
 
     if model is None:
         folder = model_cache_dir()
         files = list_model_files(folder)
-        typer.echo(f"model folder: {folder} (set {CACHE_DIR_ENV} to move the cache)")
+        typer.echo(f"model folder: {folder} (set {CACHE_ENV} to move the cache)")
         if not files:
             typer.echo("no model files; put .safetensors or .pth files there, or pass a path to --sr")
             return
@@ -59,10 +58,7 @@ def models_command(
 
     from restore.upscale.model_file import describe_model
 
-    try:
-        info = describe_model(resolve_model_path(str(model)))
-    except ValueError as error:
-        raise RestoreError(str(error)) from None
+    info = describe_model(resolve_model_path(str(model)))  # user errors reach restore.cli.app as they are
     requirements = f"multiple of {info.size_multiple_of}, minimum {info.size_minimum}"
     if info.size_square:
         requirements += ", square"

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dain.flow import FlowSettings, estimate_bidirectional_flow
+from dain.flow import FlowSettings, estimate_bidirectional_flow, warp
 from restore.media.ffmpeg import ffmpeg_exe
 from restore.stages.colorize.lab import lightness_to_uint8, rgb_to_lab
 from restore.stages.colorize.reference import ColorReference, ReferenceColorizer, ReferenceSettings
-from restore.stages.colorize.temporal import warp
 
 __all__ = [
     "STILL_CHROMA",

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from restore.media.frames import from_unit_float, to_unit_float
+
 __all__ = ["DegradationSettings", "Damage", "degrade_clip"]
 
 
@@ -85,7 +87,7 @@ def degrade_clip(
     scratches: list[dict[str, float]] = []
     damaged: list[np.ndarray] = []
     for frame in frames:
-        image = frame.astype(np.float32) / 255.0 if frame.dtype == np.uint8 else frame.astype(np.float32)
+        image = to_unit_float(frame, divide=True) if frame.dtype == np.uint8 else frame.astype(np.float32)
         height, width = image.shape[:2]
         # 1. flicker
         gain = 1.0 + rng.normal(0.0, settings.flicker_gain) if settings.flicker_gain else 1.0
@@ -155,5 +157,5 @@ def degrade_clip(
             own = cv2.GaussianBlur(rng.standard_normal((height, width, 3)).astype(np.float32), (0, 0), 0.7)
             noise = 0.7 * shared[..., None] + 0.3 * own
             image = image + noise * (settings.grain / float(noise.std() + 1e-8))
-        damaged.append(np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8))
+        damaged.append(from_unit_float(image, np.uint8))
     return damaged, damage

@@ -21,13 +21,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from restore.config import RestoreConfig, default_output_path
-from restore.errors import RestoreError
+from restore.errors import InputError, OutputError, RestoreError, UsageError, UserError
 from restore.jobs.segments import Segment
 
 if TYPE_CHECKING:
-    from restore.jobs.run import PreparedJob
+    from restore.jobs.prepare import PreparedJob
 
-__all__ = ["BatchItem", "BatchResult", "FilmWork", "run_batch", "read_input_list"]
+__all__ = [
+    "BatchItem",
+    "BatchResult",
+    "FilmWork",
+    "run_batch",
+    "read_input_list",
+    "DEFAULT_WORKERS",
+    "DEFAULT_RETRIES",
+]
+
+#: Worker processes of the local cluster, and retries of a film whose worker failed.
+DEFAULT_WORKERS = 2
+DEFAULT_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -61,13 +73,14 @@ def read_input_list(path: Path) -> list[Path]:
     try:
         lines = path.read_text().splitlines()
     except OSError as error:
-        raise RestoreError(f"--from: cannot read {path}: {error.strerror or error}") from None
+        raise InputError(f"--from: cannot read {path}: {error.strerror or error}") from None
     entries = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
     return [p if p.is_absolute() else path.parent / p for p in map(Path, entries)]
 
 
 def _error_text(error: BaseException) -> str:
-    if isinstance(error, RestoreError):
+    """A user error's own line; anything else (a bug, a dead worker) with its exception type."""
+    if isinstance(error, UserError):
         return str(error)
     return traceback.format_exception_only(type(error), error)[-1].strip()
 
@@ -83,8 +96,8 @@ class FilmWork:
 
 def prepare_film(config: RestoreConfig) -> FilmWork:
     """Task: analyse and plan one film, open (or resume) its journal, list its unfinished segments."""
+    from restore.jobs.prepare import prepare_job, without_engines
     from restore.jobs.resumable import open_journal
-    from restore.jobs.run import prepare_job, without_engines
 
     job = prepare_job(config)  # builds the engines once, so a bad option fails here, not per segment
     journal = open_journal(job)
@@ -97,7 +110,7 @@ _WORKER_ENGINES: dict[str, PreparedJob] = {}
 
 
 def _with_engines(job: PreparedJob) -> PreparedJob:
-    from restore.jobs.run import build_engines
+    from restore.jobs.prepare import build_engines
 
     key = repr(job.config)
     if key not in _WORKER_ENGINES:
@@ -108,10 +121,16 @@ def _with_engines(job: PreparedJob) -> PreparedJob:
 
 
 def render_film_segment(work: FilmWork, segment: Segment) -> tuple[str, ...]:
-    """Task: one segment of one film (engines built once per worker and film); returns its stage lines."""
+    """Task: one segment of one film (engines built once per worker and film); returns its stage lines.
+
+    This is the job entry of a worker process, so it sets the process-wide allocator once here
+    (idempotent, see :mod:`restore.jobs.memory`), as :func:`restore.jobs.run_job` does for one film.
+    """
+    from restore.jobs.memory import pin_large_allocations_to_mmap
     from restore.jobs.resumable import render_segment
     from restore.jobs.segments import Journal
 
+    pin_large_allocations_to_mmap()
     report = render_segment(_with_engines(work.job), Journal.load(work.journal), segment)
     return tuple(f"segment {segment.index}: {line}" for line in report.stage_reports)
 
@@ -141,8 +160,8 @@ def run_batch(
     out_dir: Path,
     template: RestoreConfig,
     scheduler: str | None = None,
-    workers: int = 2,
-    retries: int = 2,
+    workers: int = DEFAULT_WORKERS,
+    retries: int = DEFAULT_RETRIES,
     gpus_per_task: float = 0.0,
     on_progress: Callable[[int, int, BatchItem], None] | None = None,
 ) -> BatchResult:
@@ -157,12 +176,12 @@ def run_batch(
     except ImportError:
         raise RestoreError("restore batch needs Dask: pip install 'dask[distributed]'") from None
     if not inputs:
-        raise RestoreError("restore batch: no input files")
+        raise UsageError("restore batch: no input files")
     if not out_dir.is_dir():
-        raise RestoreError(f"output folder does not exist: {out_dir}")
+        raise OutputError(f"output folder does not exist: {out_dir}")
     names = [default_output_path(p, template.codec).name for p in inputs]
     if len(set(names)) != len(names):
-        raise RestoreError("two inputs would write the same output name; put them in separate batches")
+        raise UsageError("two inputs would write the same output name; put them in separate batches")
 
     cluster = None
     if scheduler is None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from restore.errors import RestoreError
-from restore.jobs.run import JobReport, PreparedJob, ProgressCallback, run_job
+from restore.errors import RestoreError, UsageError
+from restore.jobs.prepare import PreparedJob, ProgressCallback
+from restore.jobs.run import JobReport, render_job
 from restore.jobs.segments import (
     Journal,
     Segment,
@@ -16,16 +17,11 @@ from restore.jobs.segments import (
 )
 from restore.media.encode import join_segments
 
-__all__ = ["run_resumable", "wants_segments", "open_journal", "render_segment", "join_journal"]
-
-
-def wants_segments(job: PreparedJob) -> bool:
-    """Segment when resuming was asked for, or when the output is longer than 1.5 segments."""
-    config = job.config
-    return config.resume or len(job.plan) / float(job.plan.fps) > 1.5 * config.segment_seconds
+__all__ = ["run_resumable", "open_journal", "render_segment", "join_journal"]
 
 
 def open_journal(job: PreparedJob) -> Journal:
+    """The job's journal: resumed (``--resume``), replaced (``--overwrite``) or new; refuses a clash."""
     config, plan = job.config, job.plan
     path = journal_path_for(config.output)
     segments = plan_segments(
@@ -41,13 +37,13 @@ def open_journal(job: PreparedJob) -> Journal:
         if config.resume:
             journal = Journal.load(path)
             if journal.fingerprint != fingerprint:
-                raise RestoreError(
+                raise UsageError(
                     f"{path.name} belongs to a different job (input or options changed); "
                     "pass --overwrite to start over"
                 )
             return journal
         if not config.overwrite:
-            raise RestoreError(
+            raise UsageError(
                 f"an interrupted job left {path.name}: "
                 "pass --resume to continue it, or --overwrite to start over"
             )
@@ -62,7 +58,7 @@ def render_segment(
     job: PreparedJob, journal: Journal, segment: Segment, on_progress: ProgressCallback | None = None
 ) -> JobReport:
     """Make one segment's file and record it as done; returns the segment's report."""
-    report = run_job(
+    report = render_job(
         job, on_progress, frame_range=(segment.start, segment.stop), output=journal.parts / segment.file
     )
     journal.mark_done(segment)

@@ -17,10 +17,14 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from restore.errors import RestoreError
+
+if TYPE_CHECKING:
+    from restore.config import RestoreConfig
 
 __all__ = ["Segment", "Journal", "plan_segments", "journal_path_for", "parts_folder_for", "job_fingerprint"]
 
@@ -66,19 +70,21 @@ def plan_segments(
 
 
 def journal_path_for(output: Path) -> Path:
+    """``film.mp4`` -> ``film.mp4.journal.json`` beside it."""
     return output.with_name(f"{output.name}.journal.json")
 
 
 def parts_folder_for(output: Path) -> Path:
+    """``film.mp4`` -> the ``film.mp4.parts`` folder beside it, where the segments are written."""
     return output.with_name(f"{output.name}.parts")
 
 
-def job_fingerprint(config: object, input_path: Path, frames: int) -> dict[str, object]:
+def job_fingerprint(config: RestoreConfig, input_path: Path, frames: int) -> dict[str, object]:
     """What must not change between a run and its resumption: the input file and every option."""
     stat = input_path.stat()
     options = {
         key: repr(value)
-        for key, value in dataclasses.asdict(config).items()  # type: ignore[call-overload]
+        for key, value in dataclasses.asdict(config).items()
         if key not in ("output", "overwrite", "resume", "input")
     }
     return {

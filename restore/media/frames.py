@@ -1,35 +1,103 @@
-"""Conversions between decoded arrays and the float tensors that stages work on."""
+"""Integer pictures ↔ unit floats, the one conversion: numpy for the stages, tensors for the engines.
+
+Decoded pictures are (H,W,3) uint8 or uint16; everything that computes on them works in float32 in
+[0, 1]. ``peak_of(dtype)`` is the integer that stands for 1.0. To float, an integer is multiplied by
+the float32 reciprocal of the peak (the tensor path and cleanup) or divided by the peak (colour, dust
+inpainting, the damage generator); back, it is rounded half up after ``x * peak + 0.5`` (the tensor
+path, cleanup, dust, damage) or to nearest-even (colour), then clipped. Each caller keeps the variant it
+has always used, so outputs stay bit-identical: multiplying and dividing differ by one float32 ulp on
+about half the values, and the two roundings differ at exact halves.
+
+torch is imported only by the tensor functions, so the numpy stages stay free of it.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
-import torch
 
-__all__ = ["array_to_tensor", "tensor_to_array", "place_on_canvas"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "peak_of",
+    "to_unit_float",
+    "from_unit_float",
+    "array_to_tensor",
+    "tensor_to_array",
+    "place_on_canvas",
+]
+
+#: How :func:`from_unit_float` rounds: ``"half_up"`` (``floor(x * peak + 0.5)`` in the array's float
+#: type) or ``"half_even"`` (``numpy.rint``).
+Rounding = Literal["half_up", "half_even"]
 
 
-def _peak(dtype: np.dtype) -> float:
-    return 65535.0 if dtype == np.uint16 else 255.0
+def peak_of(dtype: np.dtype | type) -> float:
+    """The value of full intensity: 255.0 for uint8, 65535.0 for uint16; ``TypeError`` otherwise."""
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return 255.0
+    if dtype == np.uint16:
+        return 65535.0
+    raise TypeError(f"pictures are uint8 or uint16, not {dtype}")
+
+
+def to_unit_float(image: np.ndarray, *, divide: bool = False) -> np.ndarray:
+    """uint8/uint16 (any shape) -> float32 in [0, 1]; a float array is clipped to [0, 1] as float32.
+
+    divide: compute ``x / peak`` (correctly rounded) instead of ``x * float32(1 / peak)`` (what
+    :func:`array_to_tensor` does); see the module docstring for who uses which.
+    """
+    if np.issubdtype(image.dtype, np.floating):
+        return np.clip(image.astype(np.float32), 0.0, 1.0)
+    peak = peak_of(image.dtype)
+    if divide:
+        return image.astype(np.float32) / peak
+    return image.astype(np.float32) * np.float32(1.0 / peak)
+
+
+def from_unit_float(
+    image: np.ndarray, dtype: np.dtype | type, *, rounding: Rounding = "half_up"
+) -> np.ndarray:
+    """float in [0, 1] (any shape) -> ``dtype`` (uint8 or uint16), rounded (see :data:`Rounding`) and clipped.
+
+    The arithmetic runs in ``image``'s own float type (float32 stays float32).
+    """
+    peak = peak_of(dtype)
+    if rounding == "half_up":
+        return np.clip(image * peak + 0.5, 0, peak).astype(dtype)
+    if rounding == "half_even":
+        return np.clip(np.rint(image * peak), 0, peak).astype(dtype)
+    raise ValueError(f"rounding must be 'half_up' or 'half_even', not {rounding!r}")
 
 
 def array_to_tensor(frame: np.ndarray, device: torch.device) -> torch.Tensor:
     """(H, W, 3) uint8/uint16 -> (3, H, W) float32 in [0, 1] on ``device``.
 
     The channel-first reordering happens on the compact integer data, and the widening to
-    float happens on the target device.
+    float happens on the target device; the scaling is :func:`to_unit_float`'s default (times the
+    float32 reciprocal of the peak).
     """
+    import torch
+
     planar = np.ascontiguousarray(frame.transpose(2, 0, 1))
     if planar.dtype == np.uint16:  # torch has few uint16 kernels: widen on the host
         tensor = torch.from_numpy(planar.astype(np.float32)).to(device)
     else:
         tensor = torch.from_numpy(planar).to(device).float()
-    return tensor.mul_(1.0 / _peak(frame.dtype))
+    return tensor.mul_(1.0 / peak_of(frame.dtype))
 
 
-def tensor_to_array(frame: torch.Tensor, dtype: np.dtype) -> np.ndarray:
-    """(3, H, W) float in [0, 1] -> (H, W, 3) array of ``dtype``, rounded half up and clamped."""
+def tensor_to_array(frame: torch.Tensor, dtype: np.dtype | type) -> np.ndarray:
+    """(3, H, W) float in [0, 1] -> (H, W, 3) array of ``dtype``, rounded half up and clamped
+    (:func:`from_unit_float`'s default, computed on the tensor's device)."""
+    import torch
+
     dtype = np.dtype(dtype)
-    scaled = frame.detach().float().mul(_peak(dtype)).add_(0.5).clamp_(0.0, _peak(dtype))
+    peak = peak_of(dtype)
+    scaled = frame.detach().float().mul(peak).add_(0.5).clamp_(0.0, peak)
     integer = scaled.to(torch.int32 if dtype == np.uint16 else torch.uint8).cpu().numpy()
     return np.ascontiguousarray(integer.transpose(1, 2, 0)).astype(dtype, copy=False)
 

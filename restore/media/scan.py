@@ -135,7 +135,11 @@ def scan_video(
     progress: Callable[[int], None] | None = None,
     media: MediaInfo | None = None,
 ) -> SourceTimeline:
-    """Decode ``path`` once at thumbnail size and return its :class:`SourceTimeline`."""
+    """Decode ``path`` once at thumbnail size and return its :class:`SourceTimeline`.
+
+    media: the file's probe result; a job passes the one it made (``restore.jobs.prepare``), so the
+    file is probed once. Without it (a quick look from a script or test) the file is probed here.
+    """
     media = media or probe(path)
     width, height = THUMBNAIL_SIZE
     frame_bytes = width * height * 3
@@ -159,7 +163,8 @@ def scan_video(
                     _, pts, duration = match.groups()
                     frame_lines.append((int(pts), int(duration)))
                 elif match := _CONFIG_RE.search(line):
-                    config.append(tuple(int(g) for g in match.groups()))  # type: ignore[arg-type]
+                    base_num, base_den, rate_num, rate_den = (int(g) for g in match.groups())
+                    config.append((base_num, base_den, rate_num, rate_den))
             elif "rror" in line or "nvalid" in line or "partial" in line:
                 errors.append(line.strip())
 

@@ -1,1 +1,4 @@
-"""restore/plan."""
+"""Pure planning, no pixels: shots (cuts and repeats), the output timeline, the output geometry.
+
+Everything here is plain data in, plain data out, and unit-testable without a video.
+"""

@@ -5,24 +5,26 @@ order and number, processed. It may look ahead (hold a few frames back) and keep
 state, which it must reset when ``shot_start`` is set: a scene cut lies just before that frame.
 
 Stages run at source resolution, before interpolation and upscaling, in the order
-cleanup → colour. Adding a stage is one module plus one entry in :func:`create_source_stages`.
+cleanup → colour. Adding a stage is one module plus one entry in :data:`STAGES` (and its option in
+:func:`create_source_stages`).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from dain.registry import Registry
+
 if TYPE_CHECKING:
     import torch
 
     from restore.config import RestoreConfig
 
-__all__ = ["SourceFrame", "SourceStage", "create_source_stages", "apply_stages"]
+__all__ = ["SourceFrame", "SourceStage", "STAGES", "create_source_stages", "apply_stages"]
 
 
 @dataclass(frozen=True)
@@ -45,31 +47,25 @@ class SourceStage(Protocol):
     def report(self) -> str: ...
 
 
-# option -> "module:factory"; factory(config, device) -> SourceStage
-STAGE_FACTORIES: dict[str, str] = {
-    "clean": "restore.stages.cleanup:create_cleanup_stage",
-    "colorize": "restore.stages.colorize:create_colorize_stage",
-}
+# option -> "module:factory", in pipeline order; factory(config, device) -> SourceStage
+STAGES: Registry[SourceStage] = Registry(
+    "stage",
+    {
+        "clean": "restore.stages.cleanup:create_cleanup_stage",
+        "colorize": "restore.stages.colorize:create_colorize_stage",
+    },
+    unavailable_message="--{name} is not available in this version",
+)
 
 
 def create_source_stages(config: RestoreConfig, device: torch.device) -> list[SourceStage]:
-    """The stages ``config`` asks for, in pipeline order; ``ValueError`` when one is unavailable."""
-    wanted = []
-    if config.clean:
-        wanted.append("clean")
-    if config.colorize:
-        wanted.append("colorize")
-    stages = []
-    for key in wanted:
-        module_name, _, attr = STAGE_FACTORIES[key].partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            raise ValueError(f"--{key} is not available in this version") from None
-        stages.append(getattr(module, attr)(config, device))
-    return stages
+    """The stages ``config`` asks for, in pipeline order.
+
+    ``dain.errors.EngineUnavailableError`` (also a ``ValueError``) when one is not in this version;
+    the stages raise ``dain.errors`` user errors for options they cannot use.
+    """
+    wanted = {"clean": bool(config.clean), "colorize": bool(config.colorize)}
+    return [STAGES.create(name, config, device) for name in STAGES.names() if wanted[name]]
 
 
 def apply_stages(

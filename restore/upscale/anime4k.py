@@ -26,6 +26,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from dain.errors import EngineOptionError
 from restore.upscale.lanczos import lanczos_resize
 
 __all__ = ["Anime4KUpscaler", "anime4k_refine", "luminance", "push_gradient", "thin_lines"]
@@ -186,7 +187,7 @@ class Anime4KUpscaler:
         **options: object,
     ) -> None:
         if int(passes) < 0:
-            raise ValueError(f"passes must be >= 0, got {passes}")
+            raise EngineOptionError(f"passes must be >= 0, got {passes}")
         self.device = torch.device(device)
         self.passes = int(passes)
         self.strength_scale = strength_scale

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from dain.errors import EngineOptionError, UnknownNameError
+from dain.registry import Registry
 
 if TYPE_CHECKING:  # torch loads on first use, so copy-only jobs and --help stay fast
     import torch
 
-__all__ = ["Upscaler", "UPSCALER_FACTORIES", "available_upscalers", "create_upscaler", "resolve_model_path"]
+__all__ = ["Upscaler", "UPSCALERS", "available_upscalers", "create_upscaler", "resolve_model_path"]
 
 
 @runtime_checkable
@@ -28,24 +29,28 @@ class Upscaler(Protocol):
     def upscale(self, frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor: ...
 
 
-# name -> "module:factory"; the factory is called as factory(device=..., **options).
-UPSCALER_FACTORIES: dict[str, str] = {
-    "lanczos": "restore.upscale.lanczos:LanczosUpscaler",
-    "anime4k": "restore.upscale.anime4k:Anime4KUpscaler",
-}
+# name -> "module:factory" (weight-free engines; model files are accepted besides these), called as
+# factory(device=..., **options). Names are matched case-insensitively.
+UPSCALERS: Registry[Upscaler] = Registry(
+    "upscaler",
+    {
+        "anime4k": "restore.upscale.anime4k:Anime4KUpscaler",
+        "lanczos": "restore.upscale.lanczos:LanczosUpscaler",
+    },
+)
 
 
 def available_upscalers() -> list[str]:
-    """Names of the registered upscaling engines (model files are accepted besides these)."""
-    return sorted(UPSCALER_FACTORIES)
+    """Names of the registered upscaling engines, sorted (model files are accepted besides these)."""
+    return sorted(UPSCALERS.names())
 
 
 def resolve_model_path(element: str) -> Path:
     """Find a model file named in ``--sr``: the path as given, else a file of that name in the model cache.
 
-    ``ValueError`` naming the element when neither exists.
+    :class:`~dain.errors.UnknownNameError` (also a ``ValueError``) naming the element when neither exists.
     """
-    from restore.upscale.cache import model_cache_dir
+    from dain.hub import model_cache_dir
 
     path = Path(element).expanduser()
     if path.is_file():
@@ -53,7 +58,7 @@ def resolve_model_path(element: str) -> Path:
     cached = model_cache_dir() / element
     if not path.is_absolute() and cached.is_file():
         return cached
-    raise ValueError(
+    raise UnknownNameError(
         f"--sr: {element!r} is neither an engine ({', '.join(available_upscalers())}) "
         f"nor an existing model file (also looked in {model_cache_dir()})"
     )
@@ -61,10 +66,8 @@ def resolve_model_path(element: str) -> Path:
 
 def _create_single(element: str, device: torch.device, options: dict[str, object]) -> Upscaler:
     key = element.lower()
-    if key in UPSCALER_FACTORIES:
-        module_name, _, attr = UPSCALER_FACTORIES[key].partition(":")
-        factory: Callable[..., Upscaler] = getattr(importlib.import_module(module_name), attr)
-        return factory(device=device, **options)
+    if key in UPSCALERS:
+        return UPSCALERS.create(key, device=device, **options)
     from restore.upscale.model_file import ModelUpscaler
 
     return ModelUpscaler(resolve_model_path(element), device=device, **options)
@@ -74,13 +77,14 @@ def create_upscaler(spec: str, device: torch.device | str = "cpu", **options: ob
     """Build the upscaler for ``spec``: an engine name, a model file, or a comma-separated chain of them.
 
     ``options`` (``tile``, ``half``, ...) are passed to every engine; weight-free engines ignore them.
-    ``ValueError`` (one line) for an unknown name, a missing/unsafe/unknown model file or an empty element.
+    A ``dain.errors.UserError`` that is also a ``ValueError`` (one line) for an unknown name, a
+    missing/unsafe/unknown model file or an empty element.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError("--sr: empty upscaler specification")
+        raise EngineOptionError("--sr: empty upscaler specification")
     elements = [element.strip() for element in spec.split(",")]
     if any(not element for element in elements):
-        raise ValueError(f"--sr: empty element in chain {spec!r}")
+        raise EngineOptionError(f"--sr: empty element in chain {spec!r}")
     import torch
 
     device = torch.device(device)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import torch
 
-from restore.upscale.checkpoint import read_state_dict
+from dain.checkpoint import CheckpointError, read_checkpoint
+from dain.errors import EngineOptionError
+from dain.tiling import halving_tiles, run_tiled, run_with_memory_fallback, tiling_allowed
 from restore.upscale.lanczos import lanczos_resize
-from restore.upscale.tiling import run_tiled
 
 __all__ = ["ModelInfo", "ModelUpscaler", "describe_model", "load_model_descriptor"]
 
@@ -33,29 +34,31 @@ MIN_TILE = 32
 def load_model_descriptor(path: str | Path):  # noqa: ANN201 - spandrel.ImageModelDescriptor (imported lazily)
     """Read ``path`` safely and build its network with spandrel, on CPU in eval mode.
 
-    Returns the ``spandrel.ImageModelDescriptor``. ``ValueError`` (one line) when the file is missing,
-    unsafe, not a checkpoint, of an architecture spandrel does not know, or not an image-to-image model
-    with 1, 3 or 4 channels.
+    Returns the ``spandrel.ImageModelDescriptor``. :class:`~dain.checkpoint.CheckpointError` (a
+    ``ValueError``, one line) when the file is missing, unsafe, not a checkpoint, of an architecture
+    spandrel does not know, or not an image-to-image model with 1, 3 or 4 channels.
     """
     import spandrel
 
     path = Path(path)
-    state_dict = read_state_dict(path)
+    state_dict = read_checkpoint(path, non_tensors="drop")
     try:
         descriptor = spandrel.ModelLoader(device="cpu").load_from_state_dict(state_dict)
     except spandrel.UnsupportedModelError:
-        raise ValueError(
+        raise CheckpointError(
             f"{path.name}: unknown model architecture (not one spandrel {spandrel.__version__} can detect)"
         ) from None
     except (RuntimeError, KeyError, ValueError, AssertionError, IndexError, TypeError) as error:
         # Detected, but the weights do not fit the architecture (missing/unexpected keys, bad shapes).
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-        raise ValueError(f"{path.name}: weights do not match the detected architecture ({reason})") from None
+        raise CheckpointError(
+            f"{path.name}: weights do not match the detected architecture ({reason})"
+        ) from None
     if not isinstance(descriptor, spandrel.ImageModelDescriptor):
-        raise ValueError(f"{path.name}: {descriptor.architecture.name} is not an image-to-image model")
+        raise CheckpointError(f"{path.name}: {descriptor.architecture.name} is not an image-to-image model")
     for label, channels in (("input", descriptor.input_channels), ("output", descriptor.output_channels)):
         if channels not in (1, 3, 4):
-            raise ValueError(
+            raise CheckpointError(
                 f"{path.name}: unsupported {label} channel count {channels} (expected 1, 3 or 4)"
             )
     descriptor.model.eval()
@@ -139,9 +142,9 @@ class ModelUpscaler:
         **options: object,
     ) -> None:
         if tile is not None and int(tile) < 0:
-            raise ValueError(f"tile must be >= 0 (0 disables tiling), got {tile}")
+            raise EngineOptionError(f"tile must be >= 0 (0 disables tiling), got {tile}")
         if overlap < 0:
-            raise ValueError(f"overlap must be >= 0, got {overlap}")
+            raise EngineOptionError(f"overlap must be >= 0, got {overlap}")
         self.path = Path(path)
         self.name = self.path.name
         self.device = torch.device(device)
@@ -154,12 +157,11 @@ class ModelUpscaler:
 
     @staticmethod
     def _tiling_allowed(tiling: object, tile: int | None) -> bool:
-        """Tiling policy: supported → allowed; discouraged → only with an explicit tile; internal → never."""
-        import spandrel
+        """Tiling policy: supported → allowed; discouraged → only with an explicit tile; internal → never.
 
-        return tiling == spandrel.ModelTiling.SUPPORTED or (
-            tiling == spandrel.ModelTiling.DISCOURAGED and bool(tile)
-        )
+        tiling: the descriptor's ``spandrel.ModelTiling`` (or a :class:`dain.tiling.Tiling`).
+        """
+        return tiling_allowed(tiling, tile)
 
     @property
     def native_scale(self) -> int:
@@ -215,30 +217,26 @@ class ModelUpscaler:
         tile = self.tile if self.tile is not None else self._auto_tile(height, width, inputs.shape[0])
         if not self.tiling_allowed:
             tile = 0
-        while True:
-            try:
-                if tile:
-                    minimum = max(MIN_TILE, self.descriptor.size_requirements.minimum)
-                    output = run_tiled(
-                        self._run_model,
-                        inputs,
-                        self.native_scale,
-                        max(tile, minimum),
-                        self.overlap,
-                        align=self.descriptor.size_requirements.multiple_of,
-                    )
-                else:
-                    output = self._run_model(inputs).float()
-                break
-            except torch.OutOfMemoryError:
-                # Halve the tile and try again (down to 2 * MIN_TILE) when the model may be tiled.
-                current = tile or max(height, width)
-                if not self.tiling_allowed or current <= MIN_TILE * 2:
-                    raise
-                tile = current // 2
-                if self.device.type == "cuda":
-                    torch.cuda.empty_cache()
-                LOGGER.warning("%s: out of memory, retrying with %d-pixel tiles", self.name, tile)
+        # An out-of-memory error halves the tile (the whole frame counts as its longest side), down to
+        # 2 * MIN_TILE, when the model may be tiled.
+        retries = halving_tiles(tile or max(height, width), MIN_TILE) if self.tiling_allowed else []
+        minimum = max(MIN_TILE, self.descriptor.size_requirements.minimum)
+
+        def attempt(tile: int) -> torch.Tensor:
+            if not tile:
+                return self._run_model(inputs).float()
+            return run_tiled(
+                self._run_model,
+                inputs,
+                self.native_scale,
+                max(tile, minimum),
+                self.overlap,
+                align=self.descriptor.size_requirements.multiple_of,
+            )
+
+        output = run_with_memory_fallback(
+            attempt, [tile, *retries], label=self.name, size=(height, width), device=self.device
+        )
         return self._from_model_channels(output).clamp(0.0, 1.0)
 
     def upscale(self, frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from dain.descriptor import InterpolatorDescriptor, Tiling
 from dain.engines.classic.blending import blend_weights, compose
 from dain.engines.classic.ops import project_flow, resize_planes, warp_planes
 from dain.engines.classic.visibility import PairAnalysis, VisibilitySettings, analyse_pair
@@ -75,6 +76,9 @@ class ClassicInterpolator:
     """
 
     name = "classic"
+    # Flow runs on a reduced analysis grid (max_analysis_pixels), so large frames need no tiling, and
+    # tiles would cut the flow field; float32 throughout (OpenCV flow, float ops).
+    descriptor = InterpolatorDescriptor(supports_half=False, tiling=Tiling.INTERNAL)
 
     def __init__(
         self, device: torch.device | str | None = None, settings: ClassicSettings | None = None

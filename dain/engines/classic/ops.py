@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dain.flow import pixel_grid
+
 __all__ = ["project_flow", "warp_planes", "resize_planes", "interpolation_kernel", "base_grid"]
 
 #: Cubic convolution parameter of OpenCV's INTER_CUBIC (Keys' a); used on every device alike.
@@ -34,17 +36,6 @@ def base_grid(height: int, width: int, device: torch.device, dtype: torch.dtype)
             indexing="ij",
         )
         grid = torch.stack((xs, ys)).unsqueeze(0)
-        if len(_GRID_CACHE) > 16:
-            _GRID_CACHE.clear()
-        _GRID_CACHE[key] = grid
-    return grid  # type: ignore[return-value]
-
-
-def _numpy_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    key = ("numpy", None, None, height, width)
-    grid = _GRID_CACHE.get(key)
-    if grid is None:
-        grid = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         if len(_GRID_CACHE) > 16:
             _GRID_CACHE.clear()
         _GRID_CACHE[key] = grid
@@ -148,7 +139,7 @@ def warp_planes(
     """
     height, width = planes.shape[-2:]
     if _use_opencv(planes, backend):
-        grid_x, grid_y = _numpy_grid(height, width)
+        grid_x, grid_y = pixel_grid(height, width)
         flow_np = flow[0].numpy()
         map_xy, map_frac = cv2.convertMaps(grid_x + flow_np[0], grid_y + flow_np[1], cv2.CV_16SC2)
         interpolation = cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR

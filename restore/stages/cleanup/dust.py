@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from restore.media.frames import from_unit_float, to_unit_float
+
 __all__ = [
     "dust_candidates",
     "detect_dust",
@@ -204,7 +206,7 @@ def fill_dust(
     out[mask] = mean[mask]
     unreliable = mask & (np.abs(ref_a - ref_b).max(axis=2) > disagreement)
     if unreliable.any():
-        as_bytes = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        as_bytes = from_unit_float(out, np.uint8)
         painted = cv2.inpaint(as_bytes, unreliable.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-        out[unreliable] = painted[unreliable].astype(np.float32) / 255.0
+        out[unreliable] = to_unit_float(painted[unreliable], divide=True)
     return out

@@ -14,21 +14,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from dain.errors import EngineOptionError
+from dain.flow import compose_flows, lands_inside, upsample_flow, warp
+from restore.media.frames import from_unit_float, to_unit_float
 from restore.stages import SourceFrame
 from restore.stages.cleanup import deflicker as flicker
 from restore.stages.cleanup.denoise import estimate_noise, temporal_denoise
 from restore.stages.cleanup.dust import dust_candidates, dust_mask, fill_dust
-from restore.stages.cleanup.motion import (
-    compose_flows,
-    flow_luma,
-    flow_validity,
-    lands_inside,
-    luma,
-    reduced_flows,
-    repair_flow,
-    upsample_flow,
-    warp,
-)
+from restore.stages.cleanup.motion import flow_luma, flow_validity, luma, reduced_flows, repair_flow
 from restore.stages.cleanup.scratches import (
     clear_of_spans,
     column_profile,
@@ -48,13 +41,14 @@ STEPS = ("deflicker", "dust", "scratches", "denoise")
 
 
 def parse_steps(requested: Iterable[str]) -> tuple[str, ...]:
-    """``("all",)`` or any subset of :data:`STEPS` -> the steps in running order; ``ValueError`` otherwise."""
+    """``("all",)`` or any subset of :data:`STEPS` -> the steps in running order (else EngineOptionError)."""
     names = [name.strip().lower() for name in requested if name.strip()]
     if "all" in names:
         return STEPS
     unknown = [name for name in names if name not in STEPS]
     if unknown:
-        raise ValueError(f"--clean: unknown step {unknown[0]!r}; choose from {', '.join(STEPS)} or all")
+        choices = ", ".join(STEPS)
+        raise EngineOptionError(f"--clean: unknown step {unknown[0]!r}; choose from {choices} or all")
     return tuple(step for step in STEPS if step in names)
 
 
@@ -93,11 +87,11 @@ class CleanupSettings:
     def __post_init__(self) -> None:
         parse_steps(self.steps)
         if not 0.0 <= self.keep_grain <= 1.0:
-            raise ValueError("keep_grain must lie in [0, 1]")
+            raise EngineOptionError("keep_grain must lie in [0, 1]")
         if self.denoise_radius not in (1, 2):
-            raise ValueError("denoise_radius must be 1 or 2")
+            raise EngineOptionError("denoise_radius must be 1 or 2")
         if self.denoise_strength < 0:
-            raise ValueError("denoise_strength must be >= 0")
+            raise EngineOptionError("denoise_strength must be >= 0")
 
 
 @dataclass(eq=False)
@@ -237,12 +231,11 @@ class CleanupStage:
             records = self._denoise(records)
         for record in records:
             self._counts.frames += 1
-            yield SourceFrame(record.index, _to_dtype(record.image, record.dtype), record.shot_start)
+            yield SourceFrame(record.index, from_unit_float(record.image, record.dtype), record.shot_start)
 
     def _records(self, frames: Iterator[SourceFrame]) -> Iterator[FrameRecord]:
         for frame in frames:
-            peak = 65535.0 if frame.image.dtype == np.uint16 else 255.0
-            image = frame.image.astype(np.float32) * np.float32(1.0 / peak)
+            image = to_unit_float(frame.image)
             yield FrameRecord(
                 frame.index,
                 frame.shot_start,
@@ -446,11 +439,6 @@ class CleanupStage:
                 f"grain kept {self.settings.keep_grain:g}"
             )
         return f"{counts.frames} frames: " + "; ".join(parts)
-
-
-def _to_dtype(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    peak = 65535.0 if dtype == np.uint16 else 255.0
-    return np.clip(image * peak + 0.5, 0, peak).astype(dtype)
 
 
 def clean_frames(

@@ -12,6 +12,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from dain.checkpoint import CheckpointError, read_checkpoint
+from dain.errors import EngineOptionError
+from dain.hub import existing_weights
+
 __all__ = ["DDColorChroma", "load_ddcolor"]
 
 
@@ -43,32 +47,34 @@ class DDColorChroma(nn.Module):
 
 
 def load_ddcolor(weights: Path | None) -> nn.Module:
-    """The DDColor checkpoint ``weights`` wrapped as a chroma predictor; ``ValueError`` when unavailable."""
+    """The DDColor checkpoint ``weights`` wrapped as a chroma predictor; ``ValueError`` when unavailable.
+
+    The file is read by :func:`dain.checkpoint.read_checkpoint` (``weights_only``) and built by spandrel.
+    """
     if weights is None:
-        raise ValueError("--colorize-engine ddcolor needs --colorize-weights PATH (a DDColor .pth)")
+        raise EngineOptionError("--colorize-engine ddcolor needs --colorize-weights PATH (a DDColor .pth)")
     try:
         import spandrel
         import spandrel_extra_arches
     except ModuleNotFoundError:
-        raise ValueError(
+        raise EngineOptionError(
             "--colorize-engine ddcolor needs the optional package spandrel_extra_arches "
             "(pip install spandrel-extra-arches)"
         ) from None
     spandrel_extra_arches.install(ignore_duplicates=True)
-    path = Path(weights).expanduser()
-    if not path.is_file():
-        raise ValueError(f"--colorize-weights: file not found: {path}")
+    path = existing_weights(weights, "--colorize-weights")
+    state = read_checkpoint(path, label="--colorize-weights", non_tensors="drop")
     try:
-        descriptor = spandrel.ModelLoader().load_from_file(path)
+        descriptor = spandrel.ModelLoader().load_from_state_dict(state)
     except Exception as error:  # noqa: BLE001 - spandrel raises several kinds for files it cannot use
-        raise ValueError(
+        raise CheckpointError(
             f"--colorize-weights: {path.name} is not a model spandrel can load ({error})"
         ) from None
     if (
         "ddcolor" not in type(descriptor.architecture).__name__.lower()
         and descriptor.architecture.id != "DDColor"
     ):
-        raise ValueError(
+        raise CheckpointError(
             f"--colorize-weights: {path.name} is a {descriptor.architecture.name} model, not DDColor"
         )
     return DDColorChroma(descriptor.model)

@@ -9,27 +9,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["to_unit_float", "from_unit_float", "rgb_to_lab", "lab_to_rgb", "lightness_to_uint8", "merge_lab"]
+from restore.media.frames import to_unit_float
 
-
-def to_unit_float(image: np.ndarray) -> np.ndarray:
-    """(H,W,3) uint8/uint16/float RGB -> float32 in [0, 1]."""
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255.0
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) / 65535.0
-    return np.clip(image.astype(np.float32), 0.0, 1.0)
-
-
-def from_unit_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """float RGB in [0, 1] -> ``dtype`` (uint8 or uint16), rounded and clipped."""
-    peak = 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
-    return np.clip(np.rint(image * peak), 0, peak).astype(dtype)
+__all__ = ["rgb_to_lab", "lab_to_rgb", "lightness_to_uint8", "merge_lab"]
 
 
 def rgb_to_lab(image: np.ndarray) -> np.ndarray:
-    """(H,W,3) RGB (any dtype accepted by :func:`to_unit_float`) -> (H,W,3) float32 Lab."""
-    return cv2.cvtColor(to_unit_float(image), cv2.COLOR_RGB2Lab)
+    """(H,W,3) RGB, uint8/uint16 or float in [0, 1] -> (H,W,3) float32 Lab.
+
+    Integers are divided by their peak (:func:`restore.media.frames.to_unit_float` with ``divide=True``),
+    floats clipped to [0, 1].
+    """
+    return cv2.cvtColor(to_unit_float(image, divide=True), cv2.COLOR_RGB2Lab)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:

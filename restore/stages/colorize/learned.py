@@ -16,8 +16,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from dain.flow import warp
 from restore.stages.colorize.lab import lightness_to_uint8
-from restore.stages.colorize.temporal import MatchSettings, blend_with_prediction, match, warp
+from restore.stages.colorize.temporal import MatchSettings, blend_with_prediction, match
 
 __all__ = ["LearnedSettings", "LearnedColorizer"]
 

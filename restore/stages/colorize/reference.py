@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from dain.flow import compose_flows, warp
 from restore.stages.colorize.lab import lightness_to_uint8, rgb_to_lab
 from restore.stages.colorize.spread import solve_chroma_levin, spread_chroma
-from restore.stages.colorize.temporal import MatchSettings, compose_flow, lightness_confidence, match, warp
+from restore.stages.colorize.temporal import MatchSettings, lightness_confidence, match
 
 __all__ = ["ReferenceSettings", "ColorReference", "ReferenceColorizer", "match_tone"]
 
@@ -159,7 +160,7 @@ class ReferenceColorizer:
             ) = self._previous
             carried = match(lightness, previous_lightness, luma, previous_luma, settings.match)
             # candidate 2: the reference sampled through the chained correspondence (no resampling blur)
-            chained = compose_flow(carried.flow, previous_to_reference)
+            chained = compose_flows(carried.flow, previous_to_reference)
             chained_confidence = lightness_confidence(lightness, reference.lightness, chained, settings.match)
             candidates.append((warp(reference.chroma, chained), chained_confidence * settings.reference_bias))
             better = chained_confidence > to_reference_confidence

@@ -1,4 +1,8 @@
-"""The colour stage of the pipeline: engine choice from the config, references, and the frame loop."""
+"""The colour stage of the pipeline: engine choice from the config, references, and the frame loop.
+
+The engine is chosen by name from :data:`COLORIZERS` (``--colorize-engine``); each entry is a factory
+``factory(refs=..., weights=..., device=...) -> ColorizeStage``. ``auto`` picks one of the others.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,35 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from dain.errors import EngineOptionError
+from dain.registry import Registry
+from restore.media.frames import from_unit_float
 from restore.stages import SourceFrame
-from restore.stages.colorize.lab import from_unit_float, merge_lab, rgb_to_lab
+from restore.stages.colorize.lab import merge_lab, rgb_to_lab
 from restore.stages.colorize.reference import ColorReference, ReferenceColorizer
 
-__all__ = ["ENGINES", "IMAGE_SUFFIXES", "ColorizeStage", "collect_references", "create_colorize_stage"]
+__all__ = [
+    "COLORIZERS",
+    "ENGINES",
+    "IMAGE_SUFFIXES",
+    "ColorizeStage",
+    "collect_references",
+    "create_colorize_stage",
+]
 
-ENGINES = ("auto", "reference", "eccv16", "siggraph17", "ddcolor")
+# --colorize-engine name -> "module:factory", in the order the error message lists them.
+COLORIZERS: Registry[ColorizeStage] = Registry(
+    "colorize engine",
+    {
+        "auto": "restore.stages.colorize.stage:auto_stage",
+        "reference": "restore.stages.colorize.stage:reference_stage",
+        "eccv16": "restore.stages.colorize.stage:eccv16_stage",
+        "siggraph17": "restore.stages.colorize.stage:siggraph17_stage",
+        "ddcolor": "restore.stages.colorize.stage:ddcolor_stage",
+    },
+    unknown_message="--colorize-engine: unknown engine {name!r}; choose from {choices}",
+)
+ENGINES = tuple(COLORIZERS.names())
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 NO_SOURCE_MESSAGE = (
     "--colorize needs colour references (--color-ref IMG or folder) or a learned colouriser's weights "
@@ -37,12 +63,12 @@ def collect_references(paths: tuple[Path, ...]) -> list[Path]:
         if path.is_dir():
             images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
             if not images:
-                raise ValueError(f"--color-ref: no images in folder {path}")
+                raise EngineOptionError(f"--color-ref: no images in folder {path}")
             found += images
         elif path.is_file():
             found.append(path)
         else:
-            raise ValueError(f"--color-ref: not found: {path}")
+            raise EngineOptionError(f"--color-ref: not found: {path}")
     return found
 
 
@@ -55,7 +81,7 @@ def _load_references(paths: list[Path]) -> list[ColorReference]:
         try:
             references.append(ColorReference.from_rgb(read_image(path)))
         except RestoreError as error:
-            raise ValueError(f"--color-ref: {error}") from None
+            raise EngineOptionError(f"--color-ref: {error}") from None
     return references
 
 
@@ -77,7 +103,7 @@ class ColorizeStage:
                 self.shots += 1
             lightness = np.ascontiguousarray(rgb_to_lab(frame.image)[..., 0])
             chroma = self.colorizer.colorize(lightness)
-            image = from_unit_float(merge_lab(lightness, chroma), frame.image.dtype)
+            image = from_unit_float(merge_lab(lightness, chroma), frame.image.dtype, rounding="half_even")
             self.frames += 1
             yield SourceFrame(frame.index, image, frame.shot_start)
 
@@ -102,45 +128,65 @@ def _learned_stage(
     return ColorizeStage(LearnedColorizer(network, device), f"{name} ({path.name}) with flow stabilisation")
 
 
-def create_colorize_stage(config: object, device: torch.device) -> ColorizeStage:
-    """The stage ``config`` (a :class:`restore.config.RestoreConfig`) asks for; ``ValueError`` on bad input.
+def auto_stage(refs: tuple[Path, ...], weights: Path | None, device: torch.device) -> ColorizeStage:
+    """Engine ``auto``: references if given, else ``--colorize-weights`` (architecture detected from its
+    keys), else an official checkpoint already in the cache (no download), else the one-line error
+    naming ``--color-ref`` and ``--colorize-weights``."""
+    if refs:
+        return reference_stage(refs, weights, device)
+    if weights is not None:
+        from restore.stages.colorize.weights import load_colorizer
 
-    Engine ``auto``: references if given, else ``--colorize-weights`` (architecture detected from its keys),
-    else an official checkpoint already in the cache (no download), else the one-line error naming
-    ``--color-ref`` and ``--colorize-weights``.
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise EngineOptionError(f"--colorize-weights: file not found: {path}")
+        name, network = load_colorizer(path)
+        from restore.stages.colorize.learned import LearnedColorizer
+
+        return ColorizeStage(
+            LearnedColorizer(network, device), f"{name} ({path.name}) with flow stabilisation"
+        )
+    from restore.stages.colorize.weights import cached_colorize_weights
+
+    cached = cached_colorize_weights()
+    if not cached:
+        raise EngineOptionError(NO_SOURCE_MESSAGE)
+    engine = "siggraph17" if "siggraph17" in cached else "eccv16"
+    return _learned_stage(engine, None, device, allow_download=False)
+
+
+def reference_stage(refs: tuple[Path, ...], weights: Path | None, device: torch.device) -> ColorizeStage:
+    """Engine ``reference``: colours carried from the ``--color-ref`` images (weight-free)."""
+    if not refs:
+        raise EngineOptionError("--colorize-engine reference needs at least one --color-ref IMG or folder")
+    paths = collect_references(refs)
+    colorizer = ReferenceColorizer(_load_references(paths))
+    return ColorizeStage(colorizer, f"reference-based from {len(paths)} reference image(s)")
+
+
+def eccv16_stage(refs: tuple[Path, ...], weights: Path | None, device: torch.device) -> ColorizeStage:
+    """Engine ``eccv16``: Zhang et al. 2016 (``--colorize-weights``, else the official checkpoint)."""
+    return _learned_stage("eccv16", weights, device, allow_download=True)
+
+
+def siggraph17_stage(refs: tuple[Path, ...], weights: Path | None, device: torch.device) -> ColorizeStage:
+    """Engine ``siggraph17``: Zhang et al. 2017 (``--colorize-weights``, else the official checkpoint)."""
+    return _learned_stage("siggraph17", weights, device, allow_download=True)
+
+
+def ddcolor_stage(refs: tuple[Path, ...], weights: Path | None, device: torch.device) -> ColorizeStage:
+    """Engine ``ddcolor``: DDColor (``--colorize-weights``, else the official checkpoint)."""
+    return _learned_stage("ddcolor", weights, device, allow_download=True)
+
+
+def create_colorize_stage(config: object, device: torch.device) -> ColorizeStage:
+    """The stage ``config`` (a :class:`restore.config.RestoreConfig`) asks for.
+
+    The engine is ``config.colorize_engine`` looked up in :data:`COLORIZERS` (see :func:`auto_stage`
+    for ``auto``). ``dain.errors`` user errors (also ``ValueError``) on bad input: an unknown
+    engine, missing references or weights.
     """
     engine = getattr(config, "colorize_engine", "auto")
     refs = tuple(getattr(config, "color_refs", ()))
     weights = getattr(config, "colorize_weights", None)
-    if engine not in ENGINES:
-        raise ValueError(f"--colorize-engine: unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    if engine == "auto":
-        if refs:
-            engine = "reference"
-        elif weights is not None:
-            from restore.stages.colorize.weights import load_colorizer
-
-            path = Path(weights).expanduser()
-            if not path.is_file():
-                raise ValueError(f"--colorize-weights: file not found: {path}")
-            name, network = load_colorizer(path)
-            from restore.stages.colorize.learned import LearnedColorizer
-
-            return ColorizeStage(
-                LearnedColorizer(network, device), f"{name} ({path.name}) with flow stabilisation"
-            )
-        else:
-            from restore.stages.colorize.weights import cached_colorize_weights
-
-            cached = cached_colorize_weights()
-            if not cached:
-                raise ValueError(NO_SOURCE_MESSAGE)
-            engine = "siggraph17" if "siggraph17" in cached else "eccv16"
-            return _learned_stage(engine, None, device, allow_download=False)
-    if engine == "reference":
-        if not refs:
-            raise ValueError("--colorize-engine reference needs at least one --color-ref IMG or folder")
-        paths = collect_references(refs)
-        colorizer = ReferenceColorizer(_load_references(paths))
-        return ColorizeStage(colorizer, f"reference-based from {len(paths)} reference image(s)")
-    return _learned_stage(engine, weights, device, allow_download=True)
+    return COLORIZERS.create(engine, refs=refs, weights=weights, device=device)

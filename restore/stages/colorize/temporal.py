@@ -1,8 +1,9 @@
 """Motion for colour: dense flow between lightness images, backward warping, and match confidence.
 
-Flow is the classic interpolator's OpenCV DIS (:mod:`dain.flow`); this module only adds what
-colour propagation needs on top: warping a chroma map along it and a per-pixel confidence that the
-warped value belongs to the pixel (lightness agrees and the flow is forward-backward consistent).
+Flow, warping and composition are :mod:`dain.flow`'s (the classic interpolator's OpenCV DIS); this
+module only adds what colour propagation needs on top: flow on shrunken lightness, a per-pixel
+confidence that the warped value belongs to the pixel (lightness agrees and the flow is
+forward-backward consistent), and the blend with a per-frame prediction.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from dain.flow import FlowSettings, estimate_bidirectional_flow
+from dain.flow import (
+    FlowSettings,
+    compose_flows,
+    estimate_bidirectional_flow,
+    lands_inside,
+    upsample_flow,
+    warp,
+)
 
 __all__ = [
     "MatchSettings",
     "Match",
     "match",
     "lightness_confidence",
-    "warp",
-    "compose_flow",
     "blend_with_prediction",
 ]
 
@@ -56,32 +62,6 @@ class Match:
     confidence: np.ndarray
 
 
-def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    return xs, ys
-
-
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Backward warp: result[y, x] = image[y + flow_y, x + flow_x] (bilinear, border replicated).
-
-    image: (H,W) or (H,W,C) float32 in the source frame; flow: (H,W,2) float32 target→source pixels.
-    """
-    height, width = flow.shape[:2]
-    xs, ys = _grid(height, width)
-    return cv2.remap(
-        image,
-        xs + flow[..., 0],
-        ys + flow[..., 1],
-        interpolation=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-
-
-def compose_flow(flow_t2p: np.ndarray, flow_p2s: np.ndarray) -> np.ndarray:
-    """Chain correspondences: target→previous then previous→source gives target→source, (H,W,2) pixels."""
-    return (flow_t2p + warp(flow_p2s, flow_t2p)).astype(np.float32)
-
-
 def match(
     target_lightness: np.ndarray,
     source_lightness: np.ndarray,
@@ -94,7 +74,7 @@ def match(
     *_lightness: (H,W) float32 L in [0, 100]; *_luma: the same as (H,W) uint8 for the flow.
     """
     flow_t2s, flow_s2t = _flow_both_ways(target_luma, source_luma, settings)
-    round_trip = flow_t2s + warp(flow_s2t, flow_t2s)
+    round_trip = compose_flows(flow_t2s, flow_s2t)
     mismatch = np.sqrt((round_trip**2).sum(axis=-1))
     consistency = np.exp(-((mismatch / settings.consistency_sigma) ** 2))
     confidence = lightness_confidence(target_lightness, source_lightness, flow_t2s, settings) * consistency
@@ -111,11 +91,8 @@ def _flow_both_ways(
     size = (max(1, round(width / factor)), max(1, round(height / factor)))
     small_target = cv2.resize(target_luma, size, interpolation=cv2.INTER_AREA)
     small_source = cv2.resize(source_luma, size, interpolation=cv2.INTER_AREA)
-    flows = estimate_bidirectional_flow(small_target, small_source, settings.flow)
-    scale = np.array([width / size[0], height / size[1]], np.float32)
-    return tuple(  # type: ignore[return-value]
-        cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) * scale for flow in flows
-    )
+    flow_t2s, flow_s2t = estimate_bidirectional_flow(small_target, small_source, settings.flow)
+    return upsample_flow(flow_t2s, height, width), upsample_flow(flow_s2t, height, width)
 
 
 def lightness_confidence(
@@ -127,14 +104,7 @@ def lightness_confidence(
     if settings.residual_blur > 1:
         side = settings.residual_blur
         residual = cv2.blur(residual, (side, side), borderType=cv2.BORDER_REFLECT)
-    height, width = flow.shape[:2]
-    xs, ys = _grid(height, width)
-    inside = (
-        (xs + flow[..., 0] >= -0.5)
-        & (xs + flow[..., 0] <= width - 0.5)
-        & (ys + flow[..., 1] >= -0.5)
-        & (ys + flow[..., 1] <= height - 0.5)
-    )
+    inside = lands_inside(flow, margin=-0.5)
     confidence = np.exp(-((residual / settings.lightness_sigma) ** 2))
     return np.where(inside, confidence, 0.0).astype(np.float32)
 

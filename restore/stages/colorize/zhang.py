@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from dain.checkpoint import CheckpointError, canonical_state_dict, load_into, state_dict_mismatches
+
 __all__ = [
     "ECCV16Colorizer",
     "SIGGRAPH17Colorizer",
@@ -138,17 +140,12 @@ class SIGGRAPH17Colorizer(nn.Module):
 ARCHITECTURES: dict[str, type[nn.Module]] = {"eccv16": ECCV16Colorizer, "siggraph17": SIGGRAPH17Colorizer}
 
 
+_SOURCE = "--colorize-weights: checkpoint"
+
+
 def _canonical(state_dict: Mapping[str, object]) -> dict[str, torch.Tensor]:
-    """Unwrap ``state_dict``/``model`` containers and strip a ``module.`` prefix."""
-    for key in ("state_dict", "model", "params_ema", "params"):
-        inner = state_dict.get(key) if isinstance(state_dict, Mapping) else None
-        if isinstance(inner, Mapping):
-            state_dict = inner
-            break
-    tensors = {key: value for key, value in state_dict.items() if isinstance(value, torch.Tensor)}
-    if tensors and all(key.startswith("module.") for key in tensors):
-        tensors = {key[len("module.") :]: value for key, value in tensors.items()}
-    return tensors
+    """The tensors of ``state_dict`` with wrappers and prefixes undone (:func:`canonical_state_dict`)."""
+    return canonical_state_dict(state_dict, source=_SOURCE, non_tensors="drop")
 
 
 def detect_architecture(state_dict: Mapping[str, object]) -> str:
@@ -158,7 +155,7 @@ def detect_architecture(state_dict: Mapping[str, object]) -> str:
         return "siggraph17"
     if "model8.6.weight" in keys and "model_out.weight" in keys:
         return "eccv16"
-    raise ValueError("--colorize-weights: not an ECCV16 or SIGGRAPH17 colourisation checkpoint")
+    raise CheckpointError("--colorize-weights: not an ECCV16 or SIGGRAPH17 colourisation checkpoint")
 
 
 def load_zhang_state_dict(state_dict: Mapping[str, object], architecture: str | None = None) -> nn.Module:
@@ -167,18 +164,15 @@ def load_zhang_state_dict(state_dict: Mapping[str, object], architecture: str | 
     tensors = _canonical(state_dict)
     name = architecture or detect_architecture(tensors)
     if name not in ARCHITECTURES:
-        raise ValueError(
+        raise CheckpointError(
             f"--colorize-engine: unknown architecture {name!r}; choose from {sorted(ARCHITECTURES)}"
         )
     model = ARCHITECTURES[name]()
-    expected = model.state_dict()
-    missing = sorted(k for k in expected if k not in tensors and not k.endswith("num_batches_tracked"))
-    unexpected = sorted(k for k in tensors if k not in expected)
-    wrong_shape = sorted(k for k in tensors if k in expected and tensors[k].shape != expected[k].shape)
+    missing, unexpected, wrong_shape = (sorted(keys) for keys in state_dict_mismatches(model, tensors))
     if missing or unexpected or wrong_shape:
-        raise ValueError(
+        raise CheckpointError(
             f"--colorize-weights: not a {name} checkpoint: missing {missing[:5]} ({len(missing)}), "
             f"unexpected {unexpected[:5]} ({len(unexpected)}), wrong shape {wrong_shape[:5]}"
         )
-    model.load_state_dict(tensors, strict=False)
+    load_into(model, tensors, source=_SOURCE)
     return model.eval()

@@ -1,21 +1,44 @@
-"""Run an image-to-image function over overlapping tiles and stitch the results seamlessly.
+"""The one tiler: run an image-to-image function over overlapping tiles, and the out-of-memory fallback.
 
-The input is cut into a grid of *core* tiles that partition it. Each core is run with ``overlap``
-extra input pixels on every side (clamped at the image border), so the model sees context across the
-cut. Neighbouring outputs are cross-faded with complementary linear ramps over a band of ``blend``
-input pixels centred on the cut; everything outside the bands comes from one tile only. When the
-model's receptive field is at most ``overlap - blend / 2`` pixels, the stitched result equals an
+Tiling. The input is cut into a grid of *core* tiles that partition it. Each core is run with
+``overlap`` extra input pixels on every side (clamped at the image border), so the model sees context
+across the cut. Neighbouring outputs are cross-faded with complementary linear ramps over a band of
+``blend`` input pixels centred on the cut; everything outside the bands comes from one tile only. When
+the model's receptive field is at most ``overlap - blend / 2`` pixels, the stitched result equals an
 untiled run up to floating-point rounding.
+
+Memory. :func:`run_with_memory_fallback` tries a list of tile sizes in order (``0`` = the whole frame,
+then smaller tiles, largest first), freeing the CUDA cache between tries, and ends with one clear
+``torch.OutOfMemoryError`` naming the input size and the smallest tile tried.
+
+Policy. :class:`Tiling` (from :mod:`dain.descriptor`) is what an engine's descriptor says about being
+tiled, as spandrel's ``ModelTiling``; :func:`tiling_allowed` turns it and the user's ``tile`` option
+into yes or no.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import torch
 
-__all__ = ["tile_spans", "run_tiled"]
+from dain.descriptor import Tiling, tiling_allowed
+
+__all__ = [
+    "Tiling",
+    "tiling_allowed",
+    "tile_spans",
+    "run_tiled",
+    "halving_tiles",
+    "run_with_memory_fallback",
+]
+
+LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def tile_spans(length: int, tile: int, align: int = 1) -> list[tuple[int, int]]:
@@ -66,12 +89,14 @@ def run_tiled(
 ) -> torch.Tensor:
     """Apply ``function`` tile by tile; returns what ``function(frames)`` would, stitched.
 
-    function: maps (N, C, h, w) to (N, C_out, h * scale, w * scale) for any tile size it is given.
+    function: maps (N, C, h, w) to (M, C_out, h * scale, w * scale) for any tile size it is given (M
+    need not equal N: an interpolator may take a pair stacked on channels and return several phases).
     frames: (N, C, H, W). tile: core tile side in input pixels (> 0). overlap: context pixels added on
     each side of a core (>= 0). blend: width in input pixels of the cross-fade band at each cut, at most
     ``overlap`` (default ``overlap // 2``); 0 cuts hard. align: tile origins are multiples of this
     (models that pixel-unshuffle their input need their ``multiple_of``); ``overlap`` is rounded up to it.
-    returns: (N, C_out, H * scale, W * scale) float32 (accumulated in float32 whatever ``function``'s dtype).
+    returns: (M, C_out, H * scale, W * scale) float32 (accumulated in float32 whatever ``function``'s
+    dtype); when one tile covers the frame, ``function(frames).float()`` itself.
     """
     if tile < 1:
         raise ValueError(f"tile must be a positive number of pixels, got {tile}")
@@ -111,5 +136,67 @@ def run_tiled(
             ].float()
             output[..., out_top:out_bottom, out_left:out_right] += piece * weights
             total_weight[out_top:out_bottom, out_left:out_right] += weights
-    assert output is not None
+    if output is None:  # tile_spans always yields at least one span per axis
+        raise RuntimeError("run_tiled: no tile was run")
     return output / total_weight.clamp_min(1e-12)
+
+
+def halving_tiles(start: int, smallest: int) -> list[int]:
+    """Tile sides to retry with after ``start`` failed: ``start // 2, start // 4, ...``, largest first.
+
+    Halving goes on while the tile being halved is more than ``2 * smallest`` pixels, so no tile is
+    below ``smallest``; ``[]`` when ``start`` is already at most ``2 * smallest``.
+    """
+    tiles = []
+    current = start
+    while current > 2 * smallest:
+        current //= 2
+        tiles.append(current)
+    return tiles
+
+
+def _free_cache(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def run_with_memory_fallback(
+    attempt: Callable[[int], T],
+    tiles: Sequence[int],
+    *,
+    label: str,
+    size: tuple[int, int],
+    device: torch.device,
+    what: str = "frame",
+) -> T:
+    """``attempt(tile)`` for each tile in order until one fits in memory; the one out-of-memory fallback.
+
+    attempt: runs the work whole (``tile == 0``) or in tiles of that side (input pixels).
+    tiles: the tile sides to try, in order, e.g. ``[0, 1024, 512, 256]`` (whole frame first, then
+        smaller tiles, largest first); at least one.
+    label, size, what: for the messages, e.g. ``"DAIN"``, ``(height, width)``, ``"pair"``.
+    device: where the work runs; the CUDA cache is freed between tries when it is a CUDA device.
+    returns: the first result that did not run out of memory.
+    raises: ``torch.OutOfMemoryError`` "LABEL ran out of GPU memory on a HxW WHAT even in N-pixel tiles"
+        when every size did (the CUDA cache is freed between tries, after the failed try's tensors).
+    """
+    if not tiles:
+        raise ValueError("run_with_memory_fallback needs at least one tile size to try")
+    failed = False
+    for index, tile in enumerate(tiles):
+        if failed:
+            # Outside the except clause: the failed try's traceback (and the tensors it holds) is gone.
+            _free_cache(device)
+            LOGGER.warning("%s: out of memory, retrying with %d-pixel tiles", label, tile)
+            failed = False
+        try:
+            return attempt(tile)
+        except torch.OutOfMemoryError:
+            if index == len(tiles) - 1:
+                break
+            failed = True
+    _free_cache(device)
+    memory = "GPU memory" if device.type == "cuda" else "memory"
+    smallest = [tile for tile in tiles if tile > 0]
+    tail = f" even in {min(smallest)}-pixel tiles" if smallest else ""
+    raise torch.OutOfMemoryError(f"{label} ran out of {memory} on a {size[0]}x{size[1]} {what}{tail}")

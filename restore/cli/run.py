@@ -1,0 +1,59 @@
+"""``restore run INPUT [options]`` (also plain ``restore INPUT ...``): restore one film."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from restore.cli.options import DebugOption, JobOptions, QuietOption, build_config, with_job_options
+from restore.cli.progress import job_progress
+from restore.config import RestoreConfig
+
+__all__ = ["run_command"]
+
+
+@with_job_options
+def run_command(
+    input: Annotated[Path, typer.Argument(help="The film to restore.", show_default=False)],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Output file [default: INPUT.restored.mp4].")
+    ] = None,
+    *,
+    options: JobOptions,  # Typer sees one parameter per job option here (see with_job_options)
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output.")
+    ] = RestoreConfig.overwrite,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted job from its journal.")
+    ] = RestoreConfig.resume,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,  # read by restore.cli.app.main; declared so the parser accepts it
+) -> None:
+    """Check, analyse and plan the film, then render it (whole or in segments) with a progress bar."""
+    config = build_config(input, output, options, overwrite=overwrite, resume=resume)
+
+    from restore.jobs import check_job, prepare_job, run_job
+
+    media = check_job(config)  # every fast refusal before the progress display starts
+    with job_progress(quiet) as progress:
+        scan_task = progress.add_task("analysing", total=None)
+        job = prepare_job(
+            config, on_scan=lambda done, _total: progress.update(scan_task, completed=done), media=media
+        )
+        progress.update(scan_task, total=job.timeline.frame_count, completed=job.timeline.frame_count)
+        plan = job.plan
+        if not quiet:
+            progress.console.print(
+                f"{input.name}: {job.timeline.frame_count} frames, {job.timeline.duration:.2f} s, "
+                f"{len(job.shots.cuts)} cuts, {int(job.shots.repeats.sum())} repeats → "
+                f"{len(plan)} frames at {float(plan.fps):.3f} fps ({plan.interpolated_count} interpolated), "
+                f"{job.geometry.canvas[0]}x{job.geometry.canvas[1]}, {job.device}"
+            )
+        task = progress.add_task("restoring", total=len(plan))
+        report = run_job(job, on_progress=lambda done, _total: progress.update(task, completed=done))
+    if not quiet:
+        for line in report.stage_reports:
+            progress.console.print(line)
+        progress.console.print(f"wrote {report.output} ({report.frames} frames in {report.seconds:.1f} s)")

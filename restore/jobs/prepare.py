@@ -1,0 +1,223 @@
+"""Preparing a job, in one direction: check the options → probe once → scan → plan → build engines.
+
+Nothing is written and no output frame is made here; :func:`prepare_job` returns a
+:class:`PreparedJob` (the analysis, the plan and the engines) that :mod:`restore.jobs.run` renders.
+Every check that needs no decoding runs first (:func:`check_job`), so a bad option or an unusable
+input is refused within a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dain.engines import available_interpolators, create_interpolator
+from restore.config import RestoreConfig
+from restore.errors import InputError, OutputError, UsageError
+from restore.jobs.device import check_device_name, resolve_device
+from restore.media.encode import check_container
+from restore.media.probe import MediaInfo, probe
+from restore.media.scan import SourceTimeline, scan_video
+from restore.plan.geometry import OutputGeometry, plan_geometry
+from restore.plan.shots import ShotAnalysis, analyse_shots
+from restore.plan.timing import FramePlan, plan_frames
+from restore.stages import SourceStage, create_source_stages
+from restore.upscale import create_upscaler
+
+if TYPE_CHECKING:  # torch loads only when a job touches pixels
+    import torch
+
+    from dain.engines import Interpolator
+    from restore.upscale import Upscaler
+
+__all__ = [
+    "ProgressCallback",
+    "PreparedJob",
+    "check_interpolator_name",
+    "check_options",
+    "check_output_path",
+    "check_job",
+    "prepare_job",
+    "build_engines",
+    "without_engines",
+]
+
+#: ``callback(done, total)``; total is 0 while it is not known yet (the analysis pass).
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A checked job with its analysis and plan, and (unless shipped as plain data) its engines."""
+
+    config: RestoreConfig
+    media: MediaInfo
+    timeline: SourceTimeline
+    shots: ShotAnalysis
+    plan: FramePlan
+    geometry: OutputGeometry
+    device: torch.device | None
+    interpolator: Interpolator | None
+    upscaler: Upscaler | None
+    stages: tuple[SourceStage, ...] = ()
+
+    @property
+    def needs_upscaler(self) -> bool:
+        """Resizing, or an engine that is not plain Lanczos (a 1x cleanup model runs at the same size)."""
+        return (
+            self.geometry.inner != (self.timeline.width, self.timeline.height) or self.config.sr != "lanczos"
+        )
+
+    @property
+    def copies_only(self) -> bool:
+        """True when no pixel is changed: frames go from decoder to encoder untouched."""
+        return (
+            self.plan.interpolated_count == 0
+            and not self.needs_upscaler
+            and not (self.config.clean or self.config.colorize)
+            and self.geometry.canvas == (self.timeline.width, self.timeline.height)
+            and self.geometry.offset == (0, 0)
+        )
+
+    @property
+    def has_engines(self) -> bool:
+        """Whether the engines this job needs are built (they are dropped to ship a job to a worker)."""
+        return self.copies_only or self.device is not None
+
+
+def check_interpolator_name(name: str) -> None:
+    """Refuse an interpolation engine no registry knows (before anything heavy is loaded)."""
+    if name not in available_interpolators():
+        raise UsageError(
+            f"unknown interpolator {name!r}; choose one of: {', '.join(available_interpolators())}"
+        )
+
+
+def check_options(config: RestoreConfig) -> None:
+    """Refuse option values no input could make sense of (worded for the command line)."""
+    if config.fps is not None and not 0 < config.fps <= 1000:
+        raise UsageError(f"--fps must be above 0 and at most 1000, got {float(config.fps):g}")
+    check_container(config.codec, config.output)
+    if config.crf is not None and not 0 <= config.crf <= 51:
+        raise UsageError(f"--crf must be between 0 and 51, got {config.crf}")
+    check_interpolator_name(config.interp)
+    check_device_name(config.device)
+
+
+def check_output_path(input_path: Path, output: Path, overwrite: bool, resume: bool = False) -> None:
+    """Refuse an output that would overwrite the input, an existing file, or an unwritable folder."""
+    if output.resolve() == input_path.resolve():
+        raise OutputError(f"output is the input file itself: {output}")
+    if output.is_dir():
+        raise OutputError(f"output is a folder, not a file: {output}")
+    # a segmented job killed after its final rename but before tidying its journal: --resume tidies it
+    finishing = resume and output.with_name(f"{output.name}.journal.json").exists()
+    if output.exists() and not overwrite and not finishing:
+        raise OutputError(f"output exists: {output} (pass --overwrite to replace it)")
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"output folder does not exist: {folder}")
+    probe_file = folder / f".restore-write-test-{os.getpid()}"
+    try:
+        probe_file.touch()
+        probe_file.unlink()
+    except OSError:
+        raise OutputError(f"output folder is not writable: {folder}") from None
+
+
+def check_job(config: RestoreConfig) -> MediaInfo:
+    """Every fast check, before any decoding: the options, the input (probed, once) and the output.
+
+    Returns the probe result, which :func:`prepare_job` takes so the file is not probed again.
+    """
+    check_options(config)
+    media = probe(config.input)
+    check_output_path(config.input, config.output, config.overwrite, config.resume)
+    try:
+        plan_geometry(
+            (media.coded_width, media.coded_height),
+            scale=config.scale,
+            size=config.size,
+            fit=config.fit,
+            sample_aspect=media.sample_aspect,
+        )
+    except ValueError as error:  # the planner's refusal of the asked size, in its own words
+        raise UsageError(str(error)) from None
+    return media
+
+
+def prepare_job(
+    config: RestoreConfig,
+    on_scan: ProgressCallback | None = None,
+    media: MediaInfo | None = None,
+) -> PreparedJob:
+    """Check, probe (unless ``media``, the result of :func:`check_job`, is given), scan, plan, build.
+
+    on_scan: called with (frames scanned, 0) during the analysis pass.
+    """
+    if media is None:
+        media = check_job(config)
+
+    def scan_progress(count: int) -> None:
+        if on_scan is not None:
+            on_scan(count, 0)
+
+    timeline = scan_video(config.input, progress=scan_progress, media=media)  # no second probe
+    if media.container_duration and timeline.end_time < 0.8 * media.container_duration - 0.5:
+        raise InputError(
+            f"{config.input} looks truncated or corrupt: frames decode only up to "
+            f"{timeline.end_time:.2f} s of {media.container_duration:.2f} s"
+        )
+    # the decoded size is authoritative (rotation applied)
+    geometry = plan_geometry(
+        (timeline.width, timeline.height),
+        scale=config.scale,
+        size=config.size,
+        fit=config.fit,
+        sample_aspect=media.sample_aspect,
+    )
+    shots = analyse_shots(timeline.pair_difference, timeline.pair_histogram_distance, config.shots)
+    fps = config.fps or timeline.frame_rate or Fraction(round(timeline.frame_count / timeline.duration))
+    plan = plan_frames(
+        timeline.timestamps,
+        timeline.end_time,
+        fps,
+        cuts=shots.cuts,
+        repeats=shots.repeats,
+        max_cadence_repeats=config.max_cadence_repeats,
+    )
+    if config.interp == "repeat":
+        plan = plan.nearest_copies()  # the repeat engine is pure frame selection: no pixels touched
+    job = PreparedJob(config, media, timeline, shots, plan, geometry, None, None, None)
+    return build_engines(job)
+
+
+def build_engines(job: PreparedJob) -> PreparedJob:
+    """The job with the engines it needs built on its device (nothing for a copy-only job).
+
+    An engine that cannot use the options raises a :class:`dain.errors.UserError`; anything else
+    it raises is a bug and travels on as it is.
+    """
+    if job.has_engines:
+        return job
+    config = job.config
+    device = resolve_device(config.device)
+    interpolator = upscaler = None
+    stages = create_source_stages(config, device)
+    if job.plan.interpolated_count > 0:
+        interpolator = create_interpolator(config.interp, device=device, **config.interp_options)
+    if job.needs_upscaler:
+        upscaler = create_upscaler(config.sr, device=device, **config.sr_options)
+    return dataclasses.replace(
+        job, device=device, interpolator=interpolator, upscaler=upscaler, stages=tuple(stages)
+    )
+
+
+def without_engines(job: PreparedJob) -> PreparedJob:
+    """The job as plain data (analysis and plan), to ship to another process or machine."""
+    return dataclasses.replace(job, device=None, interpolator=None, upscaler=None, stages=())
