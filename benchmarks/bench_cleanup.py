@@ -59,7 +59,8 @@ def run_stage(
 ) -> tuple[list[np.ndarray], CleanupStage, float]:
     stage = CleanupStage(settings, keep_diagnostics=True)
     start = time.perf_counter()
-    out = [f.image for f in stage.process(SourceFrame(i, f, i == 0) for i, f in enumerate(frames))]
+    source = (SourceFrame.from_array(i, f, i == 0) for i, f in enumerate(frames))
+    out = [f.to_array(frames[0].dtype) for f in stage.process(source)]
     return out, stage, (time.perf_counter() - start) / len(frames)
 
 

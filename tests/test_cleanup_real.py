@@ -44,7 +44,8 @@ def _run(
     frames: list[np.ndarray], settings: CleanupSettings | None = None
 ) -> tuple[list[np.ndarray], CleanupStage]:
     stage = CleanupStage(settings or CleanupSettings(), keep_diagnostics=True)
-    out = [f.image for f in stage.process(SourceFrame(i, f, i == 0) for i, f in enumerate(frames))]
+    source = (SourceFrame.from_array(i, f, i == 0) for i, f in enumerate(frames))
+    out = [f.to_array(frames[0].dtype) for f in stage.process(source)]
     return out, stage
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from restore.evaluation.cleanup import clip_psnr, flicker_figure
 from restore.evaluation.degrade import DegradationSettings, degrade_clip
@@ -68,11 +69,12 @@ def test_stage_keeps_frames_order_count_and_dtype():
     frames = moving_texture(6)
     frames16 = [f.astype(np.uint16) * 257 for f in frames]
     stage = CleanupStage()
-    source = (SourceFrame(i, f, i in (0, 3)) for i, f in enumerate(frames16))
+    source = (SourceFrame.from_array(i, f, i in (0, 3)) for i, f in enumerate(frames16))
     out = list(stage.process(source))
     assert [f.index for f in out] == list(range(6))
     assert [f.shot_start for f in out] == [True, False, False, True, False, False]
-    assert all(f.image.dtype == np.uint16 and f.image.shape == frames16[0].shape for f in out)
+    assert all(f.image.dtype == torch.float32 and f.image.shape == (3, *frames16[0].shape[:2]) for f in out)
+    assert all(0.0 <= float(f.image.min()) and float(f.image.max()) <= 1.0 for f in out)
     line = stage.report()
     assert line.startswith("6 frames:") and "dust" in line and "denoise strength" in line and "\n" not in line
 
@@ -108,7 +110,10 @@ def test_dust_is_found_and_filled_and_motion_is_left_alone():
     cv2.circle(damaged[4], (70, 50), 3, (250, 250, 250), -1)  # bright blob
     settings = CleanupSettings(steps=("dust",))
     stage = CleanupStage(settings, keep_diagnostics=True)
-    out = [f.image for f in stage.process(SourceFrame(i, f, i == 0) for i, f in enumerate(damaged))]
+    out = [
+        f.to_array(np.uint8)
+        for f in stage.process(SourceFrame.from_array(i, f, i == 0) for i, f in enumerate(damaged))
+    ]
     masks = dict(stage.masks)
     assert masks[4][30, 40] and masks[4][50, 70]
     assert sum(int(m.sum()) for i, m in masks.items() if i != 4) == 0  # clean frames: nothing

@@ -82,7 +82,7 @@ def test_stage_keeps_frames_order_lightness_and_resets_at_cuts(dtype):
     peak = np.iinfo(dtype).max
     rng = np.random.default_rng(1)
     greys = [np.repeat((rng.random((24, 32, 1)) * peak).astype(dtype), 3, axis=2) for _ in range(5)]
-    frames = [SourceFrame(i, image, i in (0, 3)) for i, image in enumerate(greys)]
+    frames = [SourceFrame.from_array(i, image, i in (0, 3)) for i, image in enumerate(greys)]
     colorizer = _RecordingColorizer()
     stage = ColorizeStage(colorizer, "test")
     out = list(stage.process(iter(frames)))
@@ -95,8 +95,9 @@ def test_stage_keeps_frames_order_lightness_and_resets_at_cuts(dtype):
     ]
     assert colorizer.starts == [0, 3]
     for before, after in zip(greys, out, strict=True):
-        assert after.image.dtype == dtype and after.image.shape == before.shape
-        lab_in, lab_out = rgb_to_lab(before), rgb_to_lab(after.image)
+        assert after.image.dtype == torch.float32 and after.image.shape == (3, *before.shape[:2])
+        picture = after.to_array(dtype)
+        lab_in, lab_out = rgb_to_lab(before), rgb_to_lab(picture)
         inside = (lab_in[..., 0] > 15) & (lab_in[..., 0] < 85)  # (20, 20) chroma stays in gamut here
         assert np.abs(lab_out[..., 0] - lab_in[..., 0])[inside].mean() < 1.0
         assert chroma_error(lab_out[inside][:, 1:], np.array([20.0, 20.0])) < 3.0

@@ -157,9 +157,10 @@ def test_weights_file_drives_the_auto_engine(tmp_path, monkeypatch):
     grey = np.repeat(
         np.linspace(0, 255, 32 * 48, dtype=np.float32).reshape(32, 48, 1).astype(np.uint8), 3, axis=2
     )
-    frames = [SourceFrame(i, grey, i == 0) for i in range(2)]
+    frames = [SourceFrame.from_array(i, grey, i == 0) for i in range(2)]
     out = list(stage.process(iter(frames)))
-    assert [f.image.shape for f in out] == [(32, 48, 3)] * 2 and out[0].image.dtype == np.uint8
+    assert [f.to_array(np.uint8).shape for f in out] == [(32, 48, 3)] * 2
+    assert out[0].image.dtype == torch.float32
     assert stage.report().startswith("eccv16 (w.pth)") and "2 frames in 1 shots" in stage.report()
 
 

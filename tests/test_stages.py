@@ -15,6 +15,7 @@ import torch
 
 from dain.errors import EngineUnavailableError, UnknownNameError, UserError
 from restore.config import RestoreConfig
+from restore.media.frames import array_to_tensor
 from restore.stages import base
 from restore.stages.base import STAGES, SourceFrame, SourceStage, apply_stages, create_source_stages
 
@@ -53,8 +54,9 @@ class HoldsOneBack(Recorder):
             yield held
 
 
-def images(count: int) -> list[np.ndarray]:
-    return [np.full((2, 3, 3), index, np.uint8) for index in range(count)]
+def images(count: int) -> list[torch.Tensor]:
+    """Toy (3, 2, 3) float32 pictures whose every value is their index."""
+    return [torch.full((3, 2, 3), float(index)) for index in range(count)]
 
 
 def test_public_names():
@@ -112,10 +114,10 @@ def test_a_lookahead_stage_gives_the_same_frames_in_the_same_order():
 def test_frames_are_pulled_only_as_needed():
     pulled: list[int] = []
 
-    def endless() -> Iterator[np.ndarray]:
+    def endless() -> Iterator[torch.Tensor]:
         for index in itertools.count():
             pulled.append(index)
-            yield np.full((2, 3, 3), index % 256, np.uint8)
+            yield torch.full((3, 2, 3), float(index))
 
     stream = apply_stages(endless(), set(), [HoldsOneBack("ahead", 0), Recorder("toy", 0)])
     assert pulled == []  # nothing happens until the first frame is asked for
@@ -152,8 +154,9 @@ def test_the_real_stages_keep_the_streaming_contract(tmp_path):
     stages = create_source_stages(_config(tmp_path, colorize=True, clean=("deflicker", "dust")), CPU)
     ys, xs = np.mgrid[0:48, 0:64]
     source = [np.stack([xs * 3 + shift, ys * 4, xs + ys + shift], -1).astype(np.uint8) for shift in range(6)]
-    out = list(apply_stages(iter(source), {3}, stages))
-    assert len(out) == 6 and all(image.shape == (48, 64, 3) and image.dtype == np.uint8 for image in out)
+    out = list(apply_stages((array_to_tensor(image, CPU) for image in source), {3}, stages))
+    assert len(out) == 6 and all(image.shape == (3, 48, 64) and image.dtype == torch.float32 for image in out)
+    assert all(0.0 <= float(image.min()) and float(image.max()) <= 1.0 for image in out)
     assert "6 frames" in stages[1].report() and "2 shots" in stages[1].report()  # the cut at 3 was seen
 
 

@@ -27,7 +27,7 @@ import typer
 from restore.config import RestoreConfig, default_output_path
 from restore.errors import UsageError
 from restore.plan.shots import ShotSettings
-from restore.stages.cleanup.stage import CleanupSettings
+from restore.stages.cleanup.settings import CleanupSettings
 
 __all__ = [
     "JobOptions",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # torch loads only when a job touches pixels
 
 __all__ = ["JobReport", "render_job"]
 
+Frame = TypeVar("Frame")  # a decoded integer array (copy-only jobs) or a unit-float tensor
+
 
 @dataclass(frozen=True)
 class JobReport:
@@ -49,16 +51,16 @@ class JobReport:
     stage_reports: tuple[str, ...] = ()
 
 
-class _SourceWindow:
+class _SourceWindow(Generic[Frame]):
     """Random access to the few source frames the plan needs now, fed by a streaming reader."""
 
-    def __init__(self, frames: Iterator[np.ndarray], first_index: int = 0) -> None:
+    def __init__(self, frames: Iterator[Frame], first_index: int = 0) -> None:
         self._frames = frames
-        self._held: dict[int, np.ndarray] = {}
+        self._held: dict[int, Frame] = {}
         self._next_index = first_index
-        self._last: np.ndarray | None = None
+        self._last: Frame | None = None
 
-    def get(self, index: int, keep_from: int) -> np.ndarray:
+    def get(self, index: int, keep_from: int) -> Frame:
         for old in [i for i in self._held if i < keep_from]:
             del self._held[old]
         while index not in self._held:
@@ -146,15 +148,12 @@ def render_job(
         native_pix_fmt=native,
     )
     with reader, writer:
-        images: Iterator[np.ndarray] = iter(reader)
-        if job.stages:
-            starts = {c + 1 - first_frame for c in job.shots.cuts}
-            images = apply_stages(images, starts, list(job.stages))
-        window = _SourceWindow(images, first_index=first_frame)
-        if job.copies_only:
-            done = _copy_frames(plan, window, writer, on_progress)
+        if job.copies_only:  # frames go from decoder to encoder untouched
+            done = _copy_frames(plan, _SourceWindow(iter(reader), first_frame), writer, on_progress)
         else:
-            done = _process_frames(job, plan, window, writer, on_progress)
+            done = _process_frames(
+                job, plan, _unit_float_frames(job, iter(reader), first_frame), writer, on_progress
+            )
     return JobReport(
         output=output or config.output,
         frames=done,
@@ -169,8 +168,27 @@ def render_job(
     )
 
 
+def _unit_float_frames(
+    job: PreparedJob, images: Iterator[np.ndarray], first_frame: int
+) -> _SourceWindow[torch.Tensor]:
+    """Decoded pictures converted once to (3,H,W) unit-float tensors on the job's device, through the
+    job's stages, behind a window; they stay tensors until :func:`_finish_frames` rounds them."""
+    from restore.media.frames import array_to_tensor
+
+    device = job.device
+    assert device is not None, "build_engines gives a pixel-processing job its device"
+    frames: Iterator[torch.Tensor] = (array_to_tensor(image, device) for image in images)
+    if job.stages:
+        starts = {c + 1 - first_frame for c in job.shots.cuts}
+        frames = apply_stages(frames, starts, list(job.stages))
+    return _SourceWindow(frames, first_index=first_frame)
+
+
 def _copy_frames(
-    plan: FramePlan, window: _SourceWindow, writer: FrameWriter, on_progress: ProgressCallback | None
+    plan: FramePlan,
+    window: _SourceWindow[np.ndarray],
+    writer: FrameWriter,
+    on_progress: ProgressCallback | None,
 ) -> int:
     """Write the planned source frames as they are."""
     for k in range(len(plan)):
@@ -184,34 +202,31 @@ def _copy_frames(
 def _process_frames(
     job: PreparedJob,
     plan: FramePlan,
-    window: _SourceWindow,
+    window: _SourceWindow[torch.Tensor],
     writer: FrameWriter,
     on_progress: ProgressCallback | None,
 ) -> int:
     """Interpolate, upscale and place every planned frame, pair by pair."""
     import torch
 
-    from restore.media.frames import array_to_tensor, place_on_canvas
+    from restore.media.frames import place_on_canvas
 
-    geometry, device = job.geometry, job.device
-    interpolator, upscaler = job.interpolator, job.upscaler
+    geometry, interpolator, upscaler = job.geometry, job.interpolator, job.upscaler
     out_dtype = np.dtype(np.uint16) if job.media.bit_depth > 8 else np.dtype(np.uint8)
-    assert device is not None, "build_engines gives a pixel-processing job its device"
     done = 0
     with torch.inference_mode():
         for source, target, indices in _pair_groups(plan):
             first = window.get(source, keep_from=source)
             if target < 0:
-                pictures: list[np.ndarray] | torch.Tensor = [first] * len(indices)
+                pictures = _finish_copies(first, len(indices), upscaler, geometry, out_dtype)
             else:
                 second = window.get(target, keep_from=source)
                 assert interpolator is not None
-                pictures = interpolator.interpolate(
-                    array_to_tensor(first, device),
-                    array_to_tensor(second, device),
-                    [float(plan.phases[k]) for k in indices],
+                phases = [float(plan.phases[k]) for k in indices]
+                pictures = _finish_frames(
+                    interpolator.interpolate(first, second, phases), upscaler, geometry, out_dtype
                 )
-            for picture in _finish_frames(pictures, upscaler, geometry, device, out_dtype):
+            for picture in pictures:
                 writer.write(place_on_canvas(picture, geometry.canvas, geometry.offset))
                 done += 1
                 if on_progress is not None:
@@ -219,33 +234,29 @@ def _process_frames(
     return done
 
 
+def _upscale(frames: torch.Tensor, upscaler: Upscaler | None, geometry: OutputGeometry) -> torch.Tensor:
+    """(N,3,h,w) -> (N,3,H,W) at the picture's output size (unchanged without an upscaler)."""
+    if upscaler is None:
+        return frames
+    return upscaler.upscale(frames, (geometry.inner[1], geometry.inner[0]))
+
+
 def _finish_frames(
-    pictures: list[np.ndarray] | torch.Tensor,
-    upscaler: Upscaler | None,
-    geometry: OutputGeometry,
-    device: torch.device,
-    out_dtype: np.dtype,
+    frames: torch.Tensor, upscaler: Upscaler | None, geometry: OutputGeometry, out_dtype: np.dtype
 ) -> Iterator[np.ndarray]:
-    """Upscale (when needed) and convert a group of frames to output arrays.
+    """Upscale a group of (N,3,h,w) frames and round each to an output array (the one rounding)."""
+    from restore.media.frames import tensor_to_array
 
-    ``pictures`` is either an interpolated (N, 3, H, W) tensor or N copies of one source frame,
-    which is then resized once.
-    """
-    import torch
-
-    from restore.media.frames import array_to_tensor, tensor_to_array
-
-    size = (geometry.inner[1], geometry.inner[0])
-    if not isinstance(pictures, torch.Tensor):
-        frame = pictures[0]
-        if upscaler is not None:
-            frame = tensor_to_array(
-                upscaler.upscale(array_to_tensor(frame, device).unsqueeze(0), size)[0], out_dtype
-            )
-        for _ in pictures:
-            yield frame
-        return
-    if upscaler is not None:
-        pictures = upscaler.upscale(pictures, size)
-    for frame in pictures:
+    for frame in _upscale(frames, upscaler, geometry):
         yield tensor_to_array(frame, out_dtype)
+
+
+def _finish_copies(
+    frame: torch.Tensor, count: int, upscaler: Upscaler | None, geometry: OutputGeometry, out_dtype: np.dtype
+) -> Iterator[np.ndarray]:
+    """``count`` copies of one (3,h,w) source frame: upscaled and rounded once, written ``count`` times."""
+    from restore.media.frames import tensor_to_array
+
+    picture = tensor_to_array(_upscale(frame.unsqueeze(0), upscaler, geometry)[0], out_dtype)
+    for _ in range(count):
+        yield picture

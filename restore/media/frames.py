@@ -1,5 +1,10 @@
 """Integer pictures ↔ unit floats, the one conversion: numpy for the stages, tensors for the engines.
 
+In a job a decoded picture becomes a (3,H,W) float32 tensor once (:func:`array_to_tensor`), flows
+through the stages and engines as such, and is rounded back once before the encoder
+(:func:`tensor_to_array`). Stages that compute with OpenCV view it channels-last on the host
+(:func:`tensor_to_float_array`, :func:`float_array_to_tensor`), without rounding.
+
 Decoded pictures are (H,W,3) uint8 or uint16; everything that computes on them works in float32 in
 [0, 1]. ``peak_of(dtype)`` is the integer that stands for 1.0. To float, an integer is multiplied by
 the float32 reciprocal of the peak (the tensor path and cleanup) or divided by the peak (colour, dust
@@ -26,6 +31,8 @@ __all__ = [
     "from_unit_float",
     "array_to_tensor",
     "tensor_to_array",
+    "tensor_to_float_array",
+    "float_array_to_tensor",
     "place_on_canvas",
 ]
 
@@ -100,6 +107,22 @@ def tensor_to_array(frame: torch.Tensor, dtype: np.dtype | type) -> np.ndarray:
     scaled = frame.detach().float().mul(peak).add_(0.5).clamp_(0.0, peak)
     integer = scaled.to(torch.int32 if dtype == np.uint16 else torch.uint8).cpu().numpy()
     return np.ascontiguousarray(integer.transpose(1, 2, 0)).astype(dtype, copy=False)
+
+
+def tensor_to_float_array(frame: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float tensor on any device -> (H, W, 3) float32 host array, contiguous (a copy).
+
+    For the stages that compute with OpenCV on the host; the values are not changed.
+    """
+    return np.ascontiguousarray(frame.detach().float().permute(1, 2, 0).cpu().numpy())
+
+
+def float_array_to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(H, W, 3) float host array -> (3, H, W) float32 contiguous tensor on ``device``; values kept."""
+    import torch
+
+    planar = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
+    return torch.from_numpy(planar).to(device)
 
 
 def place_on_canvas(frame: np.ndarray, canvas: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:

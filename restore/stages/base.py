@@ -29,11 +29,32 @@ __all__ = ["SourceFrame", "SourceStage", "STAGES", "create_source_stages", "appl
 
 @dataclass(frozen=True)
 class SourceFrame:
-    """One decoded source frame: (H, W, 3) uint8 or uint16 RGB, its index, and whether a shot starts here."""
+    """One source frame in the stages: its index, the picture and whether a shot starts here.
+
+    image: (3, H, W) float32 RGB in [0, 1] on the job's device, the one frame representation from
+    decode to encode (:mod:`restore.media.frames`); stages hand on unit floats, never rounded.
+    """
 
     index: int
-    image: np.ndarray
+    image: torch.Tensor
     shot_start: bool
+
+    @classmethod
+    def from_array(
+        cls, index: int, image: np.ndarray, shot_start: bool, device: torch.device | str = "cpu"
+    ) -> SourceFrame:
+        """From an (H, W, 3) uint8/uint16 picture (for the Python API and tests)."""
+        import torch
+
+        from restore.media.frames import array_to_tensor
+
+        return cls(index, array_to_tensor(image, torch.device(device)), shot_start)
+
+    def to_array(self, dtype: np.dtype | type) -> np.ndarray:
+        """The picture as an (H, W, 3) array of ``dtype`` (uint8/uint16), rounded half up."""
+        from restore.media.frames import tensor_to_array
+
+        return tensor_to_array(self.image, dtype)
 
 
 @runtime_checkable
@@ -69,9 +90,9 @@ def create_source_stages(config: RestoreConfig, device: torch.device) -> list[So
 
 
 def apply_stages(
-    images: Iterator[np.ndarray], shot_starts: set[int], stages: list[SourceStage]
-) -> Iterator[np.ndarray]:
-    """Run decoded images through ``stages``; ``shot_starts`` are frame indices that begin a shot."""
+    images: Iterator[torch.Tensor], shot_starts: set[int], stages: list[SourceStage]
+) -> Iterator[torch.Tensor]:
+    """Run (3, H, W) unit-float pictures through ``stages``; ``shot_starts`` are indices that begin a shot."""
     stream: Iterator[SourceFrame] = (
         SourceFrame(index, image, index in shot_starts or index == 0) for index, image in enumerate(images)
     )

@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from dain.errors import EngineOptionError
 from dain.flow import compose_flows, lands_inside, upsample_flow, warp
-from restore.media.frames import from_unit_float, to_unit_float
+from restore.media.frames import (
+    array_to_tensor,
+    float_array_to_tensor,
+    tensor_to_array,
+    tensor_to_float_array,
+)
 from restore.stages import SourceFrame
 from restore.stages.cleanup import deflicker as flicker
 from restore.stages.cleanup.denoise import estimate_noise, temporal_denoise
@@ -33,65 +38,12 @@ from restore.stages.cleanup.scratches import (
     picture_columns,
     profile_level,
 )
+from restore.stages.cleanup.settings import STEPS, CleanupSettings, parse_steps
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["STEPS", "CleanupSettings", "CleanupStage", "parse_steps", "clean_frames"]
-
-#: The steps, in the order they run.
-STEPS = ("deflicker", "dust", "scratches", "denoise")
-
-
-def parse_steps(requested: Iterable[str]) -> tuple[str, ...]:
-    """``("all",)`` or any subset of :data:`STEPS` -> the steps in running order (else EngineOptionError)."""
-    names = [name.strip().lower() for name in requested if name.strip()]
-    if "all" in names:
-        return STEPS
-    unknown = [name for name in names if name not in STEPS]
-    if unknown:
-        choices = ", ".join(STEPS)
-        raise EngineOptionError(f"--clean: unknown step {unknown[0]!r}; choose from {choices} or all")
-    return tuple(step for step in STEPS if step in names)
-
-
-@dataclass(frozen=True)
-class CleanupSettings:
-    """What the cleanup does.
-
-    steps: subset of :data:`STEPS`. flicker_window: frames each side of a frame from which its
-    brightness trend is taken (:func:`restore.stages.cleanup.deflicker.smooth_paths`);
-    flicker_deadband: mean brightness change (intensity units) below which a frame is left as it is.
-    dust_threshold: detection threshold in noise standard deviations; dust_min_contrast: and at least this
-    (intensity units); dust_max_size: the largest spot taken for dust, as a fraction of the picture's
-    long side (never below 16 px); dust_confirm: also ask every spot to fit its surroundings once
-    filled (as is always done at a shot's ends). denoise_strength: 0 = off,
-    1 = default, higher smooths more. keep_grain: fraction of the removed grain added back (0–1).
-    denoise_radius: neighbours each side used by the denoiser (1 or 2); denoise_spatial: strength of
-    its final bilateral pass (0 = off); denoise_floor: noise standard deviation (intensity units) left
-    alone, the sensor and compression noise of any digital transfer. flow_max_side: long side (px)
-    of the images the flow is computed on.
-    """
-
-    steps: tuple[str, ...] = STEPS
-    flicker_window: int = 20
-    flicker_deadband: float = 0.002
-    dust_threshold: float = 2.5
-    dust_min_contrast: float = 0.1
-    dust_confirm: bool = False
-    dust_max_size: float = 0.025
-    denoise_strength: float = 1.0
-    keep_grain: float = 0.0
-    denoise_radius: int = 2
-    denoise_spatial: float = 1.5
-    denoise_floor: float = 1.5 / 255.0
-    flow_max_side: int = 480
-
-    def __post_init__(self) -> None:
-        parse_steps(self.steps)
-        if not 0.0 <= self.keep_grain <= 1.0:
-            raise EngineOptionError("keep_grain must lie in [0, 1]")
-        if self.denoise_radius not in (1, 2):
-            raise EngineOptionError("denoise_radius must be 1 or 2")
-        if self.denoise_strength < 0:
-            raise EngineOptionError("denoise_strength must be >= 0")
 
 
 @dataclass(eq=False)
@@ -106,7 +58,7 @@ class FrameRecord:
 
     index: int
     shot_start: bool
-    dtype: np.dtype
+    device: torch.device
     image: np.ndarray
     input_luma: np.ndarray | None
     small_luma: np.ndarray | None
@@ -231,15 +183,16 @@ class CleanupStage:
             records = self._denoise(records)
         for record in records:
             self._counts.frames += 1
-            yield SourceFrame(record.index, from_unit_float(record.image, record.dtype), record.shot_start)
+            image = float_array_to_tensor(np.clip(record.image, 0.0, 1.0), record.device)
+            yield SourceFrame(record.index, image, record.shot_start)
 
     def _records(self, frames: Iterator[SourceFrame]) -> Iterator[FrameRecord]:
         for frame in frames:
-            image = to_unit_float(frame.image)
+            image = tensor_to_float_array(frame.image)  # OpenCV works on the host, channels last
             yield FrameRecord(
                 frame.index,
                 frame.shot_start,
-                frame.image.dtype,
+                frame.image.device,
                 image,
                 luma(image),
                 flow_luma(image, self.settings.flow_max_side),
@@ -446,8 +399,21 @@ def clean_frames(
     settings: CleanupSettings = CleanupSettings(),
     shot_starts: Iterable[int] = (),
 ) -> list[np.ndarray]:
-    """Python API: clean a list of (H,W,3) uint8/uint16 RGB frames; ``shot_starts`` are cut indices."""
+    """Python API: clean a list of (H,W,3) uint8/uint16 RGB frames; ``shot_starts`` are cut indices.
+
+    Returns the cleaned frames with the input's dtype (converted to unit floats once on the way in
+    and rounded once on the way out, as in a job).
+    """
+    import torch
+
+    images = list(frames)
+    if not images:
+        return []
+    dtype = images[0].dtype
     starts = set(shot_starts) | {0}
     stage = CleanupStage(settings)
-    source = (SourceFrame(i, image, i in starts) for i, image in enumerate(frames))
-    return [frame.image for frame in stage.process(source)]
+    source = (
+        SourceFrame(i, array_to_tensor(image, torch.device("cpu")), i in starts)
+        for i, image in enumerate(images)
+    )
+    return [tensor_to_array(frame.image, dtype) for frame in stage.process(source)]

@@ -15,7 +15,7 @@ import torch
 
 from dain.errors import EngineOptionError
 from dain.registry import Registry
-from restore.media.frames import from_unit_float
+from restore.media.frames import float_array_to_tensor, tensor_to_float_array
 from restore.stages import SourceFrame
 from restore.stages.colorize.lab import merge_lab, rgb_to_lab
 from restore.stages.colorize.reference import ColorReference, ReferenceColorizer
@@ -101,9 +101,9 @@ class ColorizeStage:
             if frame.shot_start or self.frames == 0:
                 self.colorizer.start_shot()
                 self.shots += 1
-            lightness = np.ascontiguousarray(rgb_to_lab(frame.image)[..., 0])
+            lightness = np.ascontiguousarray(rgb_to_lab(tensor_to_float_array(frame.image))[..., 0])
             chroma = self.colorizer.colorize(lightness)
-            image = from_unit_float(merge_lab(lightness, chroma), frame.image.dtype, rounding="half_even")
+            image = float_array_to_tensor(merge_lab(lightness, chroma), frame.image.device)
             self.frames += 1
             yield SourceFrame(frame.index, image, frame.shot_start)
 
