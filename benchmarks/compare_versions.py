@@ -90,6 +90,13 @@ def lossless_cut(
     raise last
 
 
+def video_pix_fmt(path: Path) -> str:
+    """The first video stream's pixel format, from ``ffmpeg -i``'s banner."""
+    banner = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    found = re.search(r"Stream #\S+.*?: Video: [^,]+, (\w+)", banner.stderr)
+    return found.group(1) if found else "?"
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -253,6 +260,8 @@ class FrameComparison:
     max_abs_8bit: float = 0.0
     psnr_db: float = math.inf
     pix_fmt: str = "rgb24"
+    differing: int = 0  # frames (of those both have) that are not bit-identical
+    first_differing: int = -1
     error: str = ""
 
 
@@ -294,6 +303,9 @@ def compare_outputs(old: Path, new: Path, high_bit_depth: bool) -> FrameComparis
                 break
             if not np.array_equal(a, b):
                 identical = False
+                if not result.differing:
+                    result.first_differing = result.frames_old - 1
+                result.differing += 1
                 diff = np.abs(a.astype(np.int32) - b.astype(np.int32))
                 max_abs = max(max_abs, int(diff.max()))
                 squared += float(np.square(diff, dtype=np.float64).sum())
@@ -337,7 +349,10 @@ def table(reports: list[JobReport]) -> str:
         old, new, frames = report.old, report.new, report.frames
         cells = [report.job.name, f"`{report.job.what}`"]
         if frames:
-            cells += [f"{frames.frames_old}/{frames.frames_new}", "yes" if frames.identical else "**no**"]
+            verdict = "yes" if frames.identical else "**no**"
+            if frames.differing:
+                verdict += f" ({frames.differing} frames differ, first #{frames.first_differing})"
+            cells += [f"{frames.frames_old}/{frames.frames_new}", verdict]
             if frames.identical:
                 cells += ["0", "inf"]
             else:
@@ -371,7 +386,7 @@ def run_job(job: Job, old_tree: Path, new_tree: Path, clips: Path, work: Path) -
         report.notes.append(f"input failed: {error} {detail.decode(errors='replace').strip()[-200:]}")
         return report
     if job.high_bit_depth:
-        report.notes.append(f"input {film.name}")
+        report.notes.append(f"input {video_pix_fmt(film)}")
     report.old = run_cli(old_tree, film, job, work / job.name / "old")
     report.new = run_cli(new_tree, film, job, work / job.name / "new")
     for label, result in (("old", report.old), ("new", report.new)):
@@ -379,6 +394,9 @@ def run_job(job: Job, old_tree: Path, new_tree: Path, clips: Path, work: Path) -
             report.notes.append(f"{label} failed: {result.error}")
     if report.old.ok and report.new.ok:
         report.frames = compare_outputs(report.old.output, report.new.output, job.high_bit_depth)
+        if job.high_bit_depth:
+            formats = {video_pix_fmt(report.old.output), video_pix_fmt(report.new.output)}
+            report.notes.append(f"output {'/'.join(sorted(formats))}")
         if report.frames.error:
             report.notes.append(report.frames.error)
         old_lines = summary_lines(report.old.stderr, old_tree)
@@ -407,7 +425,10 @@ def print_details(report: JobReport) -> None:
         f = report.frames
         verdict = "identical"
         if not f.identical:
-            verdict = f"differ: max |d| {f.max_abs_8bit:.3g}, PSNR {f.psnr_db:.2f} dB"
+            verdict = (
+                f"differ: {f.differing} frames (first #{f.first_differing}), "
+                f"max |d| {f.max_abs_8bit:.3g}, PSNR {f.psnr_db:.2f} dB"
+            )
         print(f"  frames ({f.pix_fmt}): {f.frames_old} old / {f.frames_new} new, {verdict}")
     for line in report.summary:
         print(f"  stderr(old): {line}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tests.conftest import run_restore, shared_file
+from tests.conftest import run_restore, run_restore_here, shared_file
 
 
 def _write(path, rgb):
@@ -18,7 +18,7 @@ def test_one_phase_to_a_file(tmp_path):
     _write(tmp_path / "a.png", a)
     _write(tmp_path / "b.png", b)
     out = tmp_path / "mid.png"
-    result = run_restore("pair", tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--interp", "blend")
+    result = run_restore_here("pair", tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--interp", "blend")
     assert result.returncode == 0, result.stderr
     mid = cv2.imread(str(out))
     assert mid.shape == (40, 60, 3) and abs(int(mid.mean()) - 100) <= 1
@@ -27,7 +27,7 @@ def test_one_phase_to_a_file(tmp_path):
 def test_several_phases_to_a_folder(tmp_path):
     triplet = shared_file("interp", "vimeo_00001_0266")
     out = tmp_path / "phases"
-    result = run_restore(
+    result = run_restore_here(
         "pair", triplet / "f0.png", triplet / "f2.png", "-o", out, "--times", "0.25,0.5,0.75"
     )
     assert result.returncode == 0, result.stderr
@@ -46,7 +46,9 @@ def test_sixteen_bit_images_stay_sixteen_bit(tmp_path):
     cv2.imwrite(str(tmp_path / "b.png"), b)
     out = tmp_path / "mid.png"
     assert (
-        run_restore("pair", tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--interp", "blend").returncode
+        run_restore_here(
+            "pair", tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--interp", "blend"
+        ).returncode
         == 0
     )
     mid = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)

@@ -1,4 +1,9 @@
-"""End to end: ``restore clip --fps F --scale S`` on synthetic and real clips."""
+"""End to end: ``restore clip --fps F --scale S`` on synthetic and real clips.
+
+Most jobs run the CLI's ``main`` in this interpreter (``run_restore_here``: same job, exit code and
+messages, no second torch import); the default-name, overwrite, container-mismatch and default-engine
+tests run it in a fresh interpreter as a user does (``run_restore``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,15 @@ from restore.config import RestoreConfig
 from restore.jobs import prepare_job
 from restore.media.probe import probe
 from restore.media.scan import scan_video
-from tests.conftest import audio_duration, decode_all, make_clip, run_restore, shared_file
+from tests.conftest import (
+    audio_duration,
+    decode_all,
+    main_in_process,
+    make_clip,
+    run_restore,
+    run_restore_here,
+    shared_file,
+)
 
 
 @pytest.mark.parametrize(
@@ -21,7 +34,9 @@ from tests.conftest import audio_duration, decode_all, make_clip, run_restore, s
 def test_rate_conversion_with_audio(clip_factory, tmp_path, source_rate, target_rate):
     clip = clip_factory(f"clip_{source_rate.replace('/', '_')}.mp4", rate=source_rate, seconds=2.0)
     out = tmp_path / "out.mp4"
-    result = run_restore(clip, "-o", out, "--fps", target_rate, "--scale", "2", "--interp", "blend", "-q")
+    result = run_restore_here(
+        clip, "-o", out, "--fps", target_rate, "--scale", "2", "--interp", "blend", "-q"
+    )
     assert result.returncode == 0, result.stderr
     source, restored = scan_video(clip), scan_video(out)
     fps = Fraction(60000, 1001) if target_rate == "59.94" else Fraction(target_rate)
@@ -62,7 +77,7 @@ def test_archive_codecs(clip_factory, tmp_path, codec):
     clip = clip_factory("tenbit.mp4", rate="24", seconds=0.5, pix_fmt="yuv420p10le")
     suffix = {"h265": ".mp4", "prores": ".mov", "ffv1": ".mkv"}[codec]
     out = tmp_path / f"out{suffix}"
-    result = run_restore(clip, "-o", out, "--codec", codec, "-q")
+    result = run_restore_here(clip, "-o", out, "--codec", codec, "-q")
     assert result.returncode == 0, result.stderr
     info = probe(out)
     assert info.video.codec == {"h265": "hevc", "prores": "prores", "ffv1": "ffv1"}[codec]
@@ -73,7 +88,7 @@ def test_archive_codecs(clip_factory, tmp_path, codec):
 def test_ffv1_is_lossless_against_the_decoded_source(clip_factory, tmp_path):
     clip = clip_factory("plain8.mp4", rate="24", seconds=0.5, audio=False)
     out = tmp_path / "out.mkv"
-    assert run_restore(clip, "-o", out, "--codec", "ffv1", "-q").returncode == 0
+    assert run_restore_here(clip, "-o", out, "--codec", "ffv1", "-q").returncode == 0
     np.testing.assert_array_equal(decode_all(out), decode_all(clip))
 
 
@@ -86,17 +101,17 @@ def test_codec_and_container_must_match(clip_factory, tmp_path):
 def test_sd_to_hd_is_tagged_bt709_and_sd_stays_bt601(clip_factory, tmp_path):
     clip = clip_factory("sd.mp4", rate="24", seconds=0.5, size="320x240", audio=False)
     hd = tmp_path / "hd.mp4"
-    assert run_restore(clip, "-o", hd, "--scale", "3", "-q").returncode == 0
+    assert run_restore_here(clip, "-o", hd, "--scale", "3", "-q").returncode == 0
     assert probe(hd).color_space == "bt709"
     sd = tmp_path / "sd.mp4"
-    assert run_restore(clip, "-o", sd, "-q").returncode == 0
+    assert run_restore_here(clip, "-o", sd, "-q").returncode == 0
     assert probe(sd).color_space == "smpte170m"
 
 
 def test_size_with_letterbox(clip_factory, tmp_path):
     clip = clip_factory("wide.mp4", rate="24", seconds=0.5, size="160x96", audio=False)
     out = tmp_path / "boxed.mp4"
-    result = run_restore(clip, "-o", out, "--size", "320x320", "--fit", "pad", "-q")
+    result = run_restore_here(clip, "-o", out, "--size", "320x320", "--fit", "pad", "-q")
     assert result.returncode == 0, result.stderr
     frames = decode_all(out)
     assert frames.shape[1:3] == (320, 320)
@@ -112,7 +127,7 @@ def test_rotated_source_comes_out_upright(clip_factory, tmp_path):
 
     ffmpeg("-display_rotation", "90", "-i", str(clip), "-c", "copy", str(rotated))
     out = tmp_path / "out.mp4"
-    assert run_restore(rotated, "-o", out, "-q").returncode == 0
+    assert run_restore_here(rotated, "-o", out, "-q").returncode == 0
     timeline = scan_video(out)
     assert (timeline.width, timeline.height) == (96, 160)
 
@@ -130,10 +145,10 @@ def test_odd_size_source(clip_factory, tmp_path):
     )
     assert (scan_video(clip).width, scan_video(clip).height) == (161, 97)
     out = tmp_path / "out.mkv"
-    assert run_restore(clip, "-o", out, "--codec", "ffv1", "-q").returncode == 0
+    assert run_restore_here(clip, "-o", out, "--codec", "ffv1", "-q").returncode == 0
     assert scan_video(out).width == 161 and scan_video(out).height == 97
     h264 = tmp_path / "out.mp4"
-    assert run_restore(clip, "-o", h264, "-q").returncode == 0
+    assert run_restore_here(clip, "-o", h264, "-q").returncode == 0
     # 4:2:0 needs even sizes: one replicated column and row are added
     assert (scan_video(h264).width, scan_video(h264).height) == (162, 98)
 
@@ -151,7 +166,7 @@ def test_variable_frame_rate_source_keeps_audio_in_sync(clip_factory, tmp_path):
     steps = np.diff(timeline.timestamps)
     assert steps.min() < 0.05 < steps.max(), "the clip must really have a variable rate"
     out = tmp_path / "out.mp4"
-    result = run_restore(clip, "-o", out, "--fps", "24", "--interp", "blend", "-q")
+    result = run_restore_here(clip, "-o", out, "--fps", "24", "--interp", "blend", "-q")
     assert result.returncode == 0, result.stderr
     restored = scan_video(out)
     assert abs(restored.frame_count - round(timeline.duration * 24)) <= 1
@@ -161,7 +176,7 @@ def test_variable_frame_rate_source_keeps_audio_in_sync(clip_factory, tmp_path):
 def test_bigbuckbunny_keeps_its_51_audio(tmp_path):
     clip = shared_file("video", "bigbuckbunny.mp4")
     out = tmp_path / "bbb.mp4"
-    result = run_restore(clip, "-o", out, "--interp", "repeat", "-q")
+    result = run_restore_here(clip, "-o", out, "--interp", "repeat", "-q")
     assert result.returncode == 0, result.stderr
     audio = probe(out).audio
     assert len(audio) == 1 and "5.1" in audio[0].details
@@ -186,7 +201,7 @@ def test_archival_repeats_are_found_and_never_shown_twice(tmp_path):
     edges = set(job.shots.cuts) | {c + 1 for c in job.shots.cuts} | {job.timeline.frame_count - 1}
     assert all(int(plan.sources[k]) in edges for k in still), "an image shown twice away from cuts"
 
-    result = run_restore(clip, "-o", out, "--fps", "60", "--interp", "blend", "-q")
+    result = run_restore_here(clip, "-o", out, "--fps", "60", "--interp", "blend", "-q")
     assert result.returncode == 0, result.stderr
     frames = decode_all(out).astype(np.int16)
     assert len(frames) == len(plan)
@@ -216,7 +231,7 @@ def test_bikes_no_output_frame_mixes_two_shots(tmp_path):
     out = tmp_path / "bikes50.mp4"
     job = prepare_job(RestoreConfig(input=clip, output=out, fps=Fraction(60), interp="blend"))
     assert set(job.shots.cuts) >= {29, 75, 136, 186, 241}
-    result = run_restore(clip, "-o", out, "--fps", "60", "--interp", "blend", "-q")
+    result = run_restore_here(clip, "-o", out, "--fps", "60", "--interp", "blend", "-q")
     assert result.returncode == 0, result.stderr
     source = decode_all(clip).astype(np.int16)
     restored = decode_all(out).astype(np.int16)
@@ -248,7 +263,7 @@ def test_every_audio_and_subtitle_track_is_kept(clip_factory, tmp_path):
     )  # fmt: skip
     for suffix in (".mkv", ".mp4"):
         out = tmp_path / f"out{suffix}"
-        result = run_restore(source, "-o", out, "--fps", "30", "--interp", "blend", "-q")
+        result = run_restore_here(source, "-o", out, "--fps", "30", "--interp", "blend", "-q")
         assert result.returncode == 0, result.stderr
         info = probe(out)
         assert len(info.audio) == 2, f"{suffix}: both audio tracks"
@@ -311,21 +326,9 @@ def test_sample_aspect_is_kept_exactly(tmp_path):
     assert probe(source).sample_aspect == (128, 117)
     for extra in ((), ("--fps", "48")):  # copy-only (native YUV) and pixel-processing jobs
         output = tmp_path / f"out{len(extra)}.mp4"
-        result = run_restore(source, "-o", output, "-q", *extra)
+        result = run_restore_here(source, "-o", output, "-q", *extra)
         assert result.returncode == 0, result.stderr
         assert probe(output).sample_aspect == (128, 117)
-
-
-def _main(args, capsys):
-    """``restore.cli.main`` in this process: (exit code, stderr)."""
-    from restore.cli import main
-
-    try:
-        main([str(arg) for arg in args])
-        code = 0
-    except SystemExit as done:
-        code = done.code or 0
-    return code, capsys.readouterr().err
 
 
 def test_untouched_options_give_the_library_defaults():
@@ -366,7 +369,7 @@ def test_a_bug_is_an_internal_error_not_a_user_error(clip_factory, tmp_path, mon
 
     monkeypatch.setattr(restore.jobs.prepare, "plan_frames", broken_planner)
     clip = clip_factory("plain.mp4", rate="25", seconds=1.0, audio=False)
-    code, stderr = _main([clip, "-o", tmp_path / "out.mp4", "-q"], capsys)
+    code, _, stderr = main_in_process([clip, "-o", tmp_path / "out.mp4", "-q"], capsys)
     assert code == 1, stderr
     assert stderr.strip() == (
         "restore: internal error: ValueError: planner bug (run again with --debug for details)"
@@ -384,6 +387,6 @@ def test_a_model_layer_user_error_is_one_line_exit_2(clip_factory, tmp_path, mon
 
     monkeypatch.setattr(restore.jobs.prepare, "create_upscaler", refusing_engine)
     clip = clip_factory("plain.mp4", rate="25", seconds=1.0, audio=False)
-    code, stderr = _main([clip, "-o", tmp_path / "out.mp4", "--scale", "2", "-q"], capsys)
+    code, _, stderr = main_in_process([clip, "-o", tmp_path / "out.mp4", "--scale", "2", "-q"], capsys)
     assert code == 2, stderr
     assert stderr.strip() == "restore: error: --tile must be at least 64, got 8"

@@ -18,7 +18,7 @@ from restore.stages import SourceFrame
 from restore.stages.colorize import create_colorize_stage
 from restore.stages.colorize.lab import merge_lab, rgb_to_lab
 from restore.stages.colorize.stage import ColorizeStage, collect_references
-from tests.conftest import decode_all, ffmpeg, run_restore
+from tests.conftest import decode_all, ffmpeg, run_restore_here
 
 CPU = torch.device("cpu")
 
@@ -129,12 +129,12 @@ def test_restore_colorize_end_to_end(tmp_path, empty_cache):
     reference = tmp_path / "ref.png"
     write_image(reference, original[0])
 
-    result = run_restore(grey, "-o", tmp_path / "none.mp4", "--colorize", "-q")
+    result = run_restore_here(grey, "-o", tmp_path / "none.mp4", "--colorize", "-q")
     assert result.returncode == 2
     assert "--color-ref" in result.stderr and "--colorize-weights" in result.stderr
 
     out = tmp_path / "out.mp4"
-    result = run_restore(grey, "-o", out, "--colorize", "--color-ref", reference, "-q")
+    result = run_restore_here(grey, "-o", out, "--colorize", "--color-ref", reference, "-q")
     assert result.returncode == 0, result.stderr
     restored = decode_all(out)
     assert restored.shape == original.shape

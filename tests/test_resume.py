@@ -1,4 +1,8 @@
-"""Segmented jobs: SIGKILL at any point and --resume gives the same film as an uninterrupted run."""
+"""Segmented jobs: SIGKILL at any point and --resume gives the same film as an uninterrupted run.
+
+The jobs that are killed (and the one on a full disk) run in their own process group; the runs that
+follow them (resumes, guards, the reference) call the CLI's ``main`` in this interpreter.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import pytest
 
 from restore.media.probe import probe
 from restore.media.scan import scan_video
-from tests.conftest import audio_duration, decode_all, run_restore
+from tests.conftest import audio_duration, decode_all, run_restore_here
 
 JOB = ("--fps", "30", "--interp", "blend", "--segment-seconds", "1", "-q")
 
@@ -30,7 +34,7 @@ def clip(clip_factory):
 @pytest.fixture(scope="module")
 def reference(clip, tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "whole.mkv"
-    result = run_restore(clip, "-o", out, "--codec", "ffv1", "--fps", "30", "--interp", "blend", "-q")
+    result = run_restore_here(clip, "-o", out, "--codec", "ffv1", "--fps", "30", "--interp", "blend", "-q")
     assert result.returncode == 0, result.stderr
     return decode_all(out)
 
@@ -79,7 +83,7 @@ def test_sigkill_at_three_points_then_resume(clip, reference, tmp_path, codec):
             break
         assert journal.exists() and _segments_done(journal) >= 0, "the journal stays valid"
     if journal.exists():
-        result = run_restore(clip, "-o", out, *JOB, "--codec", codec, "--resume")
+        result = run_restore_here(clip, "-o", out, *JOB, "--codec", codec, "--resume")
         assert result.returncode == 0, result.stderr
     assert not journal.exists() and not out.with_name(out.name + ".parts").exists()
     frames = decode_all(out)
@@ -97,13 +101,13 @@ def test_journal_guards(clip, tmp_path):
     process = _start(clip, out, "--codec", "ffv1")
     _kill_when(process, journal, 1)
     # a second run must not silently overwrite the interrupted one
-    result = run_restore(clip, "-o", out, *JOB, "--codec", "ffv1")
+    result = run_restore_here(clip, "-o", out, *JOB, "--codec", "ffv1")
     assert result.returncode == 2 and "--resume" in result.stderr
     # resuming with other options is refused
-    result = run_restore(clip, "-o", out, *JOB, "--codec", "ffv1", "--scale", "2", "--resume")
+    result = run_restore_here(clip, "-o", out, *JOB, "--codec", "ffv1", "--scale", "2", "--resume")
     assert result.returncode == 2 and "different job" in result.stderr
     # --overwrite starts over
-    result = run_restore(clip, "-o", out, *JOB, "--codec", "ffv1", "--overwrite")
+    result = run_restore_here(clip, "-o", out, *JOB, "--codec", "ffv1", "--overwrite")
     assert result.returncode == 0, result.stderr
     assert probe(out).video.codec == "ffv1" and not journal.exists()
 
@@ -126,7 +130,7 @@ def test_disk_full_then_resume(clip, reference, tmp_path):
     done = _segments_done(journal)
     assert done >= 1, "the segments that fitted are recorded"
     loud = [arg for arg in JOB if arg != "-q"]  # without --quiet the job log says what was reused
-    result = run_restore(clip, "-o", out, *loud, "--codec", "ffv1", "--resume")
+    result = run_restore_here(clip, "-o", out, *loud, "--codec", "ffv1", "--resume")
     assert result.returncode == 0, result.stderr
     assert f"{done} reused from an earlier run" in " ".join(result.stderr.split()), (
         "only unfinished segments redone"

@@ -10,20 +10,9 @@ import torch
 from safetensors.torch import save_file
 from spandrel.architectures.Compact import Compact
 
+from tests.conftest import main_in_process
+
 RESTORE = [sys.executable, "-m", "restore"]
-
-
-def _main(args, capsys):
-    """``restore.cli.main`` in this process (fast): returns (exit code, stdout, stderr)."""
-    from restore.cli import main
-
-    try:
-        main([str(arg) for arg in args])
-        code = 0
-    except SystemExit as done:
-        code = done.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _run(args, env=None, cwd=None):
@@ -68,7 +57,7 @@ def test_scale_with_model_file_gives_right_size(tmp_path, clip, compact_x2, scal
         result = _run(args)
         assert result.returncode == 0, result.stderr
     else:
-        code, _, stderr = _main(args, capsys)
+        code, _, stderr = main_in_process(args, capsys)
         assert code == 0, stderr
     assert _frame_size(output) == (32 * scale, 24 * scale)
 
@@ -76,7 +65,7 @@ def test_scale_with_model_file_gives_right_size(tmp_path, clip, compact_x2, scal
 def test_chain_with_anime4k(tmp_path, clip, compact_x2, capsys):
     output = tmp_path / "chain.mp4"
     spec = f"{compact_x2},anime4k"
-    code, _, stderr = _main(
+    code, _, stderr = main_in_process(
         [clip, "--scale", 3, "--sr", spec, "-o", output, "--quiet", "--device", "cpu"], capsys
     )
     assert code == 0, stderr
@@ -96,7 +85,9 @@ def test_code_carrying_pickle_exits_2_and_never_runs(tmp_path, clip, capsys):
     evil = tmp_path / "evil.pth"
     with open(evil, "wb") as handle:
         pickle.dump({"params": {"w": torch.zeros(1)}, "x": _CreatesMarker(marker)}, handle)
-    code, _, stderr = _main([clip, "--scale", 2, "--sr", evil, "-o", tmp_path / "o.mp4", "--quiet"], capsys)
+    code, _, stderr = main_in_process(
+        [clip, "--scale", 2, "--sr", evil, "-o", tmp_path / "o.mp4", "--quiet"], capsys
+    )
     assert code == 2
     assert "refusing to load evil.pth" in stderr
     assert len(stderr.strip().splitlines()) == 1
@@ -116,7 +107,9 @@ def test_bad_model_input_exits_2_with_one_line(tmp_path, clip, case, capsys):
     else:
         spec = f"lanczos,{tmp_path / 'absent.safetensors'}"
         expected = "absent.safetensors"
-    code, _, stderr = _main([clip, "--scale", 2, "--sr", spec, "-o", tmp_path / "o.mp4", "--quiet"], capsys)
+    code, _, stderr = main_in_process(
+        [clip, "--scale", 2, "--sr", spec, "-o", tmp_path / "o.mp4", "--quiet"], capsys
+    )
     assert code == 2, stderr
     assert expected in stderr
     assert len(stderr.strip().splitlines()) == 1
@@ -125,17 +118,17 @@ def test_bad_model_input_exits_2_with_one_line(tmp_path, clip, case, capsys):
 def test_models_lists_cache_and_describes_a_file(tmp_path, compact_x2, capsys, monkeypatch):
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    code, stdout, _ = _main(["models"], capsys)
+    code, stdout, _ = main_in_process(["models"], capsys)
     assert code == 0 and "no model files" in stdout
     (tmp_path / "cache" / "models").mkdir(parents=True)
     (tmp_path / "cache" / "models" / compact_x2.name).write_bytes(compact_x2.read_bytes())
-    code, stdout, stderr = _main(["models"], capsys)
+    code, stdout, stderr = main_in_process(["models"], capsys)
     assert code == 0, stderr
     assert compact_x2.name in stdout and str(tmp_path / "cache" / "models") in stdout
-    code, stdout, stderr = _main(["models", compact_x2.name], capsys)
+    code, stdout, stderr = main_in_process(["models", compact_x2.name], capsys)
     assert code == 0, stderr
     assert "Compact" in stdout and "2x" in stdout and "3 in, 3 out" in stdout
-    code, _, stderr = _main(["models", tmp_path / "nothing.pth"], capsys)
+    code, _, stderr = main_in_process(["models", tmp_path / "nothing.pth"], capsys)
     assert code == 2 and "nothing.pth" in stderr and len(stderr.strip().splitlines()) == 1
 
 
@@ -145,7 +138,7 @@ def test_real_esrgan_x2_layout_at_scale_4(tmp_path, clip, capsys):
     model = tmp_path / "RealESRGAN_x2_tiny.pth"
     torch.save({"params_ema": realesrgan_rrdb_state_dict(2, num_feat=16, num_blocks=1)}, model)
     output = tmp_path / "x4.mp4"
-    code, _, stderr = _main(
+    code, _, stderr = main_in_process(
         [clip, "--scale", 4, "--sr", model, "-o", output, "--quiet", "--device", "cpu"], capsys
     )
     assert code == 0, stderr

@@ -12,12 +12,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from restore.stages.cleanup.stage import STEPS, CleanupSettings, CleanupStage, clean_frames, parse_steps
+from restore.stages.cleanup.settings import STEPS, CleanupSettings, parse_steps
 
 if TYPE_CHECKING:
     import torch
 
     from restore.config import RestoreConfig
+    from restore.stages.cleanup.stage import CleanupStage, clean_frames
+
+_IMAGE_CODE = ("CleanupStage", "clean_frames")  # OpenCV loads with these, not with the settings
+
+
+def __getattr__(name: str) -> object:
+    if name in _IMAGE_CODE:
+        from restore.stages.cleanup import stage
+
+        return getattr(stage, name)
+    raise AttributeError(f"module 'restore.stages.cleanup' has no attribute {name!r}")
+
 
 __all__ = [
     "STEPS",
@@ -35,11 +47,15 @@ __all__ = [
 
 def create_cleanup_stage(config: RestoreConfig, device: torch.device) -> CleanupStage:
     """The pipeline's factory: the steps of ``config.clean`` with ``config.clean_options``; on the CPU."""
-    del device  # OpenCV work on the host; frames arrive as host arrays
-    return CleanupStage(CleanupSettings(steps=parse_steps(config.clean), **config.clean_options))  # type: ignore[arg-type]
+    from restore.stages.cleanup.stage import CleanupStage
+
+    del device  # OpenCV work on the host; frames come back to the job's device
+    return CleanupStage(replace(CleanupSettings(steps=parse_steps(config.clean)), **config.clean_options))
 
 
 def _one_step(step: str, frames: list[np.ndarray], settings: CleanupSettings | None) -> list[np.ndarray]:
+    from restore.stages.cleanup.stage import clean_frames
+
     return clean_frames(frames, replace(settings or CleanupSettings(), steps=(step,)))
 
 
