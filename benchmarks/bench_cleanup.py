@@ -4,7 +4,7 @@
   .venv/bin/python benchmarks/bench_cleanup.py [--frames 40] [--out FILE]
 
 1. Quality: real clips (carphone 0-39, bedroom 0-39 reduced to 480x270, bikes 140-179 without cuts)
-   damaged by ``restore.stages.cleanup.degrade_clip(seed=1)``; PSNR against the clean clip of the damaged
+   damaged by ``restore.evaluation.degrade.degrade_clip(seed=1)``; PSNR against the clean clip of the damaged
    clip, FFmpeg ``deflicker,hqdn3d``, a naive 3-frame temporal median and ``--clean all``; the flicker
    figure before and after; dust recall and false detections; PSNR of ``--clean all`` on the
    undamaged clip against itself. All in the same run.

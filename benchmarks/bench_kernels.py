@@ -220,7 +220,7 @@ def shim_figures(height: int, width: int) -> None:
     if shutil.which("g++") is None:
         print("\nCPU shim: g++ not found")
         return
-    from cuda_kernels import cpu_shim
+    from cuda_kernels.testing import cpu_shim
 
     start = time.perf_counter()
     library = cpu_shim.build_shim_from_source(

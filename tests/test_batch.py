@@ -13,7 +13,7 @@ import pytest
 from restore.config import RestoreConfig
 from restore.jobs.batch import run_batch
 from restore.media.scan import scan_video
-from tests.conftest import make_clip, run_restore
+from tests.conftest import make_clip, run_restore, run_restore_here
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_the_report_says_what_the_cleanup_did_per_segment(films, tmp_path):
         assert all(line.startswith("segment ") and ": clean: " in line for line in lines)
         assert "grain kept 0.3" in lines[0] and "dust" in lines[0]
     # the same job segmented on one machine says it too
-    single = run_restore(
+    single = run_restore_here(
         clips[0], "-o", tmp_path / "one.mp4", "--clean", "deflicker", "--segment-seconds", "1"
     )
     assert single.returncode == 0, single.stderr
