@@ -83,27 +83,30 @@ def from_unit_float(
 def array_to_tensor(frame: np.ndarray, device: torch.device) -> torch.Tensor:
     """(H, W, 3) uint8/uint16 -> (3, H, W) float32 in [0, 1] on ``device``.
 
-    The channel-first reordering happens on the compact integer data, and the widening to
-    float happens on the target device; the scaling is :func:`to_unit_float`'s default (times the
-    float32 reciprocal of the peak).
+    The channel-first reordering happens on the compact integer data; the scaling is
+    :func:`to_unit_float`'s default (times the float32 reciprocal of the peak). For a CPU target it
+    is done by numpy, single-threaded: in a job the decoder and encoder run beside it on the same
+    cores, and torch's thread pool then made these light element-wise passes several times slower.
+    On a GPU the integers are uploaded and widened there.
     """
     import torch
 
     planar = np.ascontiguousarray(frame.transpose(2, 0, 1))
-    if planar.dtype == np.uint16:  # torch has few uint16 kernels: widen on the host
-        tensor = torch.from_numpy(planar.astype(np.float32)).to(device)
-    else:
-        tensor = torch.from_numpy(planar).to(device).float()
-    return tensor.mul_(1.0 / peak_of(frame.dtype))
+    if device.type == "cpu" or planar.dtype == np.uint16:  # torch has few uint16 kernels
+        return torch.from_numpy(to_unit_float(planar)).to(device)
+    return torch.from_numpy(planar).to(device).float().mul_(1.0 / peak_of(frame.dtype))
 
 
 def tensor_to_array(frame: torch.Tensor, dtype: np.dtype | type) -> np.ndarray:
     """(3, H, W) float in [0, 1] -> (H, W, 3) array of ``dtype``, rounded half up and clamped
-    (:func:`from_unit_float`'s default, computed on the tensor's device)."""
+    (:func:`from_unit_float`'s default); on a GPU the rounding runs there and only integers travel."""
     import torch
 
     dtype = np.dtype(dtype)
     peak = peak_of(dtype)
+    if frame.device.type == "cpu":  # numpy, single-threaded (see array_to_tensor)
+        integer = from_unit_float(frame.detach().float().numpy(), dtype)
+        return np.ascontiguousarray(integer.transpose(1, 2, 0))
     scaled = frame.detach().float().mul(peak).add_(0.5).clamp_(0.0, peak)
     integer = scaled.to(torch.int32 if dtype == np.uint16 else torch.uint8).cpu().numpy()
     return np.ascontiguousarray(integer.transpose(1, 2, 0)).astype(dtype, copy=False)
