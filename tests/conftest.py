@@ -142,17 +142,10 @@ def run_restore_together(
         return list(pool.map(lambda job: run_restore(*job, timeout=timeout), jobs))
 
 
-def main_in_process(args: list, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``restore.cli.main`` in this process (no interpreter start-up): (exit code, stdout, stderr)."""
-    from restore.cli import main
-
-    try:
-        main([str(arg) for arg in args])
-        code = 0
-    except SystemExit as done:
-        code = done.code or 0
-    captured = capsys.readouterr()
-    return int(code), captured.out, captured.err
+def main_in_process(args: Sequence[str | Path]) -> tuple[int, str, str]:
+    """:func:`run_restore_here` as (exit code, stdout, stderr)."""
+    result = run_restore_here(*args)
+    return result.returncode, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="session")

@@ -360,7 +360,7 @@ def test_run_and_batch_share_every_job_option():
     assert job <= names["run"] and job <= names["batch"]
 
 
-def test_a_bug_is_an_internal_error_not_a_user_error(clip_factory, tmp_path, monkeypatch, capsys):
+def test_a_bug_is_an_internal_error_not_a_user_error(clip_factory, tmp_path, monkeypatch):
     """A ValueError from inside the toolkit is a bug: exit 1 and "internal error", not exit 2."""
     import restore.jobs.prepare
 
@@ -369,7 +369,7 @@ def test_a_bug_is_an_internal_error_not_a_user_error(clip_factory, tmp_path, mon
 
     monkeypatch.setattr(restore.jobs.prepare, "plan_frames", broken_planner)
     clip = clip_factory("plain.mp4", rate="25", seconds=1.0, audio=False)
-    code, _, stderr = main_in_process([clip, "-o", tmp_path / "out.mp4", "-q"], capsys)
+    code, _, stderr = main_in_process([clip, "-o", tmp_path / "out.mp4", "-q"])
     assert code == 1, stderr
     assert stderr.strip() == (
         "restore: internal error: ValueError: planner bug (run again with --debug for details)"
@@ -377,7 +377,7 @@ def test_a_bug_is_an_internal_error_not_a_user_error(clip_factory, tmp_path, mon
     assert not (tmp_path / "out.mp4").exists()
 
 
-def test_a_model_layer_user_error_is_one_line_exit_2(clip_factory, tmp_path, monkeypatch, capsys):
+def test_a_model_layer_user_error_is_one_line_exit_2(clip_factory, tmp_path, monkeypatch):
     """dain.errors.UserError (not only RestoreError) reaches the user as one line, exit 2."""
     import restore.jobs.prepare
     from dain.errors import EngineOptionError
@@ -387,6 +387,6 @@ def test_a_model_layer_user_error_is_one_line_exit_2(clip_factory, tmp_path, mon
 
     monkeypatch.setattr(restore.jobs.prepare, "create_upscaler", refusing_engine)
     clip = clip_factory("plain.mp4", rate="25", seconds=1.0, audio=False)
-    code, _, stderr = main_in_process([clip, "-o", tmp_path / "out.mp4", "--scale", "2", "-q"], capsys)
+    code, _, stderr = main_in_process([clip, "-o", tmp_path / "out.mp4", "--scale", "2", "-q"])
     assert code == 2, stderr
     assert stderr.strip() == "restore: error: --tile must be at least 64, got 8"

@@ -50,23 +50,23 @@ def compact_x2(tmp_path_factory):
 
 
 @pytest.mark.parametrize("scale", [2, 4])
-def test_scale_with_model_file_gives_right_size(tmp_path, clip, compact_x2, scale, capsys):
+def test_scale_with_model_file_gives_right_size(tmp_path, clip, compact_x2, scale):
     output = tmp_path / f"out_x{scale}.mp4"
     args = [clip, "--scale", scale, "--sr", compact_x2, "-o", output, "--quiet", "--device", "cpu"]
     if scale == 2:  # one run as a real process through ``python -m restore``
         result = _run(args)
         assert result.returncode == 0, result.stderr
     else:
-        code, _, stderr = main_in_process(args, capsys)
+        code, _, stderr = main_in_process(args)
         assert code == 0, stderr
     assert _frame_size(output) == (32 * scale, 24 * scale)
 
 
-def test_chain_with_anime4k(tmp_path, clip, compact_x2, capsys):
+def test_chain_with_anime4k(tmp_path, clip, compact_x2):
     output = tmp_path / "chain.mp4"
     spec = f"{compact_x2},anime4k"
     code, _, stderr = main_in_process(
-        [clip, "--scale", 3, "--sr", spec, "-o", output, "--quiet", "--device", "cpu"], capsys
+        [clip, "--scale", 3, "--sr", spec, "-o", output, "--quiet", "--device", "cpu"]
     )
     assert code == 0, stderr
     assert _frame_size(output) == (96, 72)
@@ -80,14 +80,12 @@ class _CreatesMarker:
         return (open, (self.marker, "w"))
 
 
-def test_code_carrying_pickle_exits_2_and_never_runs(tmp_path, clip, capsys):
+def test_code_carrying_pickle_exits_2_and_never_runs(tmp_path, clip):
     marker = tmp_path / "marker"
     evil = tmp_path / "evil.pth"
     with open(evil, "wb") as handle:
         pickle.dump({"params": {"w": torch.zeros(1)}, "x": _CreatesMarker(marker)}, handle)
-    code, _, stderr = main_in_process(
-        [clip, "--scale", 2, "--sr", evil, "-o", tmp_path / "o.mp4", "--quiet"], capsys
-    )
+    code, _, stderr = main_in_process([clip, "--scale", 2, "--sr", evil, "-o", tmp_path / "o.mp4", "--quiet"])
     assert code == 2
     assert "refusing to load evil.pth" in stderr
     assert len(stderr.strip().splitlines()) == 1
@@ -95,7 +93,7 @@ def test_code_carrying_pickle_exits_2_and_never_runs(tmp_path, clip, capsys):
 
 
 @pytest.mark.parametrize("case", ["not_a_model", "unknown_arch", "missing_chain_element"])
-def test_bad_model_input_exits_2_with_one_line(tmp_path, clip, case, capsys):
+def test_bad_model_input_exits_2_with_one_line(tmp_path, clip, case):
     if case == "not_a_model":
         spec = tmp_path / "notes.pth"
         spec.write_text("hello")
@@ -107,39 +105,37 @@ def test_bad_model_input_exits_2_with_one_line(tmp_path, clip, case, capsys):
     else:
         spec = f"lanczos,{tmp_path / 'absent.safetensors'}"
         expected = "absent.safetensors"
-    code, _, stderr = main_in_process(
-        [clip, "--scale", 2, "--sr", spec, "-o", tmp_path / "o.mp4", "--quiet"], capsys
-    )
+    code, _, stderr = main_in_process([clip, "--scale", 2, "--sr", spec, "-o", tmp_path / "o.mp4", "--quiet"])
     assert code == 2, stderr
     assert expected in stderr
     assert len(stderr.strip().splitlines()) == 1
 
 
-def test_models_lists_cache_and_describes_a_file(tmp_path, compact_x2, capsys, monkeypatch):
+def test_models_lists_cache_and_describes_a_file(tmp_path, compact_x2, monkeypatch):
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    code, stdout, _ = main_in_process(["models"], capsys)
+    code, stdout, _ = main_in_process(["models"])
     assert code == 0 and "no model files" in stdout
     (tmp_path / "cache" / "models").mkdir(parents=True)
     (tmp_path / "cache" / "models" / compact_x2.name).write_bytes(compact_x2.read_bytes())
-    code, stdout, stderr = main_in_process(["models"], capsys)
+    code, stdout, stderr = main_in_process(["models"])
     assert code == 0, stderr
     assert compact_x2.name in stdout and str(tmp_path / "cache" / "models") in stdout
-    code, stdout, stderr = main_in_process(["models", compact_x2.name], capsys)
+    code, stdout, stderr = main_in_process(["models", compact_x2.name])
     assert code == 0, stderr
     assert "Compact" in stdout and "2x" in stdout and "3 in, 3 out" in stdout
-    code, _, stderr = main_in_process(["models", tmp_path / "nothing.pth"], capsys)
+    code, _, stderr = main_in_process(["models", tmp_path / "nothing.pth"])
     assert code == 2 and "nothing.pth" in stderr and len(stderr.strip().splitlines()) == 1
 
 
-def test_real_esrgan_x2_layout_at_scale_4(tmp_path, clip, capsys):
+def test_real_esrgan_x2_layout_at_scale_4(tmp_path, clip):
     from tests.test_upscale_models import realesrgan_rrdb_state_dict
 
     model = tmp_path / "RealESRGAN_x2_tiny.pth"
     torch.save({"params_ema": realesrgan_rrdb_state_dict(2, num_feat=16, num_blocks=1)}, model)
     output = tmp_path / "x4.mp4"
     code, _, stderr = main_in_process(
-        [clip, "--scale", 4, "--sr", model, "-o", output, "--quiet", "--device", "cpu"], capsys
+        [clip, "--scale", 4, "--sr", model, "-o", output, "--quiet", "--device", "cpu"]
     )
     assert code == 0, stderr
     assert _frame_size(output) == (128, 96)

@@ -58,35 +58,7 @@ class DainInterpolator:
         half: bool | None = None,
         tile_overlap: int | None = None,
     ) -> None:
-        if isinstance(weights, DAIN):
-            network, path = weights, None
-        else:
-            path = existing_weights(weights, DAIN_BEST.option)
-            network = DAIN()
-            load_into(network, read_checkpoint(path, label="weights"), source=str(path))
-        self._setup(network, torch.device(device), tile, half, tile_overlap)
-        self.weights_path = path
-
-    @classmethod
-    def from_network(
-        cls,
-        network: DAIN,
-        device: torch.device | str = "cpu",
-        tile: int | None = None,
-        half: bool | None = None,
-        tile_overlap: int | None = None,
-    ) -> DainInterpolator:
-        """An engine around an already-built network (the same as passing it as ``weights``)."""
-        return cls(network, device=device, tile=tile, half=half, tile_overlap=tile_overlap)
-
-    def _setup(
-        self,
-        network: DAIN,
-        device: torch.device,
-        tile: int | None,
-        half: bool | None,
-        tile_overlap: int | None,
-    ) -> None:
+        device = torch.device(device)
         if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < MIN_TILE):
             raise EngineOptionError(f"tile: must be an integer of at least {MIN_TILE} pixels, got {tile!r}")
         if tile_overlap is None:
@@ -103,9 +75,28 @@ class DainInterpolator:
         self.tile = tile
         self.tile_overlap = tile_overlap
         self.half = bool(half)
+        if isinstance(weights, DAIN):
+            network, path = weights, None
+        else:
+            path = existing_weights(weights, DAIN_BEST.option)
+            network = DAIN()
+            load_into(network, read_checkpoint(path, label="weights"), source=str(path))
+        self.weights_path = path
         self.network = network.to(device).eval()
         for parameter in self.network.parameters():
             parameter.requires_grad_(False)
+
+    @classmethod
+    def from_network(
+        cls,
+        network: DAIN,
+        device: torch.device | str = "cpu",
+        tile: int | None = None,
+        half: bool | None = None,
+        tile_overlap: int | None = None,
+    ) -> DainInterpolator:
+        """An engine around an already-built network (the same as passing it as ``weights``)."""
+        return cls(network, device=device, tile=tile, half=half, tile_overlap=tile_overlap)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.half:

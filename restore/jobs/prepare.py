@@ -16,7 +16,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dain.engines import available_interpolators, create_interpolator
+from dain.engines import create_interpolator
+from dain.engines.base import INTERPOLATORS
 from restore.config import RestoreConfig
 from restore.errors import InputError, OutputError, UsageError
 from restore.jobs.device import check_device_name, resolve_device
@@ -91,11 +92,8 @@ class PreparedJob:
 
 
 def check_interpolator_name(name: str) -> None:
-    """Refuse an interpolation engine no registry knows (before anything heavy is loaded)."""
-    if name not in available_interpolators():
-        raise UsageError(
-            f"unknown interpolator {name!r}; choose one of: {', '.join(available_interpolators())}"
-        )
+    """Refuse an interpolation engine the registry does not know (nothing is imported)."""
+    INTERPOLATORS.check(name)
 
 
 def check_options(config: RestoreConfig) -> None:

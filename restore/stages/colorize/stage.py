@@ -112,8 +112,9 @@ class ColorizeStage:
 
 
 def _learned_stage(
-    engine: str, weights: Path | None, device: torch.device, allow_download: bool
+    engine: str | None, weights: Path | None, device: torch.device, allow_download: bool
 ) -> ColorizeStage:
+    """A learned colouriser's stage; ``engine`` None: the architecture is read from ``weights``' keys."""
     from restore.stages.colorize.learned import LearnedColorizer, LearnedSettings
 
     if engine == "ddcolor":
@@ -135,17 +136,7 @@ def auto_stage(refs: tuple[Path, ...], weights: Path | None, device: torch.devic
     if refs:
         return reference_stage(refs, weights, device)
     if weights is not None:
-        from restore.stages.colorize.weights import load_colorizer
-
-        path = Path(weights).expanduser()
-        if not path.is_file():
-            raise EngineOptionError(f"--colorize-weights: file not found: {path}")
-        name, network = load_colorizer(path)
-        from restore.stages.colorize.learned import LearnedColorizer
-
-        return ColorizeStage(
-            LearnedColorizer(network, device), f"{name} ({path.name}) with flow stabilisation"
-        )
+        return _learned_stage(None, weights, device, allow_download=False)
     from restore.stages.colorize.weights import cached_colorize_weights
 
     cached = cached_colorize_weights()

@@ -51,11 +51,11 @@ def cached_colorize_weights() -> dict[str, Path]:
     return {name: cached_file(spec) for name, spec in COLORIZE_WEIGHTS.items() if cached_file(spec).is_file()}
 
 
-def resolve_colorize_weights(name: str, weights: Path | None, *, allow_download: bool = True) -> Path:
+def resolve_colorize_weights(name: str | None, weights: Path | None, *, allow_download: bool = True) -> Path:
     """``weights`` if given (must exist), else the cached or downloaded official checkpoint of ``name``."""
     if weights is not None:
         return existing_weights(weights, _OPTION)
-    if name not in COLORIZE_WEIGHTS:
+    if name is None or name not in COLORIZE_WEIGHTS:
         raise WeightsUnavailableError(f"--colorize-engine {name}: no official weights known; pass {_HINT}")
     return ensure_weights(COLORIZE_WEIGHTS[name], allow_download=allow_download)
 
