@@ -60,15 +60,16 @@ def test_malformed_entries_are_refused():
 
 
 def test_interpolators_keep_their_names_and_message():
-    assert available_interpolators() == ["blend", "classic", "dain", "repeat"]
+    assert available_interpolators() == ["blend", "classic", "classic-fast", "dain", "repeat"]
     assert INTERPOLATORS.target("dain") == "dain.engines.dain:create_dain_interpolator"
     with pytest.raises(
-        ValueError, match=r"^unknown interpolator 'magic'; choose one of: blend, classic, dain, repeat$"
+        ValueError,
+        match=r"^unknown interpolator 'magic'; choose one of: blend, classic, classic-fast, dain, repeat$",
     ):
         create_interpolator("magic")
 
 
-@pytest.mark.parametrize("name", ["blend", "repeat", "classic"])
+@pytest.mark.parametrize("name", ["blend", "repeat", "classic", "classic-fast"])
 def test_every_interpolator_carries_a_descriptor(name):
     engine = create_interpolator(name, device="cpu")
     assert isinstance(engine, Interpolator) and engine.name == name

@@ -48,6 +48,7 @@ INTERPOLATORS: Registry[Interpolator] = Registry(
     {
         "blend": "dain.engines.simple:BlendInterpolator",
         "classic": "dain.engines.classic.engine:ClassicInterpolator",
+        "classic-fast": "dain.engines.classic.engine:create_fast_classic_interpolator",
         "dain": "dain.engines.dain:create_dain_interpolator",
         "repeat": "dain.engines.simple:RepeatInterpolator",
     },

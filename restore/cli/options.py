@@ -58,7 +58,8 @@ class JobOptions:
         RestoreConfig.fit
     )
     interp: Annotated[
-        str, typer.Option("--interp", help="Interpolation engine (classic, dain, blend, repeat).")
+        str,
+        typer.Option("--interp", help="Interpolation engine: classic, classic-fast, dain, blend, repeat."),
     ] = RestoreConfig.interp
     sr: Annotated[
         str, typer.Option("--sr", help="Upscaler: lanczos, anime4k, a model file, or a chain a,b,c.")

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Compare ``classic`` variants in process on the TUNE half only (never the check half).
+
+  tune_classic.py [--set tune|720p-tune] [--variant NAME ...]
+
+Prints mean PSNR/SSIM per variant beside the DIS warp baseline, and the worst triplet against DIS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from interp_sets import build_sets, shared_tool  # noqa: E402
+
+from dain.engines.classic.engine import FAST_SETTINGS, ClassicInterpolator, ClassicSettings  # noqa: E402
+
+CACHE = Path(os.environ.get("INTERP_CACHE", "/tmp/interp_split"))
+
+
+def variants() -> dict[str, object]:
+    from dataclasses import replace
+
+    base = ClassicSettings()
+
+    def grid(pixels: int, **flow: object) -> ClassicSettings:
+        return replace(base, max_analysis_pixels=pixels, flow=replace(base.flow, **flow))
+
+    return {
+        "default": base,
+        "fast": FAST_SETTINGS,
+        "g200k-p12-s5": grid(200_000, patch_size=12, patch_stride=5),
+        "g450k-p12-fs1": grid(450_000, patch_size=12, finest_scale=1),
+        "full-p12-fs1": grid(0, patch_size=12, finest_scale=1),
+        "g450k-p16-fs1": grid(450_000, patch_size=16, finest_scale=1),
+        "full-p16-fs1-s6": grid(0, patch_size=16, finest_scale=1, patch_stride=6),
+    }
+
+
+def to_tensor(frame: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(frame.transpose(2, 0, 1).copy()).float().div_(255.0)
+
+
+def to_u8(frame: torch.Tensor) -> np.ndarray:
+    return frame.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--set", default="tune", choices=["tune", "720p-tune"])
+    parser.add_argument("--variant", nargs="*")
+    parser.add_argument("--detail", action="store_true")
+    args = parser.parse_args()
+    scorer, baselines = shared_tool("eval_interp"), shared_tool("baselines")
+    sets = build_sets(CACHE)
+    rows = sets["tune"] if args.set == "tune" else [r for r in sets["720p"] if r[0] == "tune"]
+    chosen = {k: v for k, v in variants().items() if not args.variant or k in args.variant}
+    dis = [scorer.psnr(baselines.dis_interp(t.frames[0], t.frames[2]), t.frames[1]) for _, t in rows]
+    dis_ssim = [scorer.ssim(baselines.dis_interp(t.frames[0], t.frames[2]), t.frames[1]) for _, t in rows]
+    print(f"{len(rows)} triplets; DIS warp {np.mean(dis):.3f} dB / {np.mean(dis_ssim):.4f}")
+    for name, settings in chosen.items():
+        engine = ClassicInterpolator(settings=settings) if not callable(settings) else settings()
+        start, scores, ssims = time.perf_counter(), [], []
+        for _, t in rows:
+            out = to_u8(engine.interpolate(to_tensor(t.frames[0]), to_tensor(t.frames[2]), [0.5])[0])
+            scores.append(scorer.psnr(out, t.frames[1]))
+            ssims.append(scorer.ssim(out, t.frames[1]))
+        delta = np.array(scores) - np.array(dis)
+        per_clip = {}
+        for (_, t), d in zip(rows, delta, strict=True):
+            per_clip.setdefault(t.clip.split(".")[0], []).append(d)
+        clips = " ".join(f"{c} {np.mean(v):+.2f}" for c, v in per_clip.items())
+        print(
+            f"{name:24s} {np.mean(scores):.3f} dB ({np.mean(delta):+.3f} vs DIS, worst {delta.min():+.2f}) "
+            f"ssim {np.mean(ssims):.4f}  [{clips}]  {(time.perf_counter() - start) / len(rows):.2f} s/frame"
+        )
+        if args.detail:
+            print("   ", " ".join(f"{t.name}:{d:+.2f}" for (_, t), d in zip(rows, delta, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
