@@ -35,14 +35,17 @@ def variants() -> dict[str, object]:
     def grid(pixels: int, **flow: object) -> ClassicSettings:
         return replace(base, max_analysis_pixels=pixels, flow=replace(base.flow, **flow))
 
-    return {
-        "default": base,
-        "fast": FAST_SETTINGS,
-        "g200k-p12-s5": grid(200_000, patch_size=12, patch_stride=5),
-        "g450k-p12-fs1": grid(450_000, patch_size=12, finest_scale=1),
-        "full-p12-fs1": grid(0, patch_size=12, finest_scale=1),
-        "g450k-p16-fs1": grid(450_000, patch_size=16, finest_scale=1),
-        "full-p16-fs1-s6": grid(0, patch_size=16, finest_scale=1, patch_stride=6),
+    return {  # the rows of docs/classic.md's tuning table
+        "default (0.2 MP, 12x12)": base,
+        "classic-fast (0.12 MP, 8x8)": FAST_SETTINGS,
+        "full, 8x8": grid(0, patch_size=8),
+        "full, 12x12": grid(0),
+        "0.3 MP, 12x12": grid(300_000),
+        "0.2 MP, 12x12, stride 5": grid(200_000, patch_stride=5),
+        "0.45 MP, 12x12, finest 1": grid(450_000, finest_scale=1),
+        "0.45 MP, 16x16, finest 1": grid(450_000, patch_size=16, finest_scale=1),
+        "0.3 MP, 10x10": grid(300_000, patch_size=10),
+        "full, 8x8, 10 refinements": grid(0, patch_size=8, refine_iterations=10),
     }
 
 
