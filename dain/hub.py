@@ -1,16 +1,22 @@
-"""Weight registry: where the official checkpoints live, the local cache, and a resumable download.
+"""Weight registry: where the checkpoints are published, the local cache, and a resumable download.
+
+Every :class:`WeightSpec` lists its sources in order (:attr:`WeightSpec.urls`); :func:`ensure_weights`
+tries them one after the other. A source that refuses (HTTP error), cannot be reached, does not answer
+within the connect timeout (:data:`CONNECT_TIMEOUT`, 15 s, ``$RESTORE_CONNECT_TIMEOUT`` to change it),
+breaks off, or serves a file that fails the checksum is reported on stderr in one line and the next one
+is tried. When all fail, one line says what to download from where and which option takes the file.
 
 What is pinned, honestly:
 
-- The URL of DAIN's ``best.pth`` is the one in the official README (``baowenbo/DAIN``):
-  ``http://vllab1.ucmerced.edu/~wenbobao/DAIN/best.pth`` (plain HTTP, university server).
-- Its SHA-256 and size are **not** pinned here: the file could not be fetched while this was
-  written, so no checksum was ever computed. :attr:`WeightSpec.sha256` is ``None`` and the download
-  is only checked for completeness (Content-Length) and then for loadability (every tensor of the
-  954-key layout must be present). When a checksum is pinned, a mismatch is refused.
-- After every download the observed size and SHA-256 are recorded next to the file
+- DAIN's ``best.pth``: the official URL of ``baowenbo/DAIN``'s README
+  (``http://vllab1.ucmerced.edu/~wenbobao/DAIN/best.pth``, plain HTTP, unreachable since 2020:
+  baowenbo/DAIN issues #112 and #158), then the copy in the Dain-App repository
+  (``BurguerJohn/Dain-App``, ``model_weights/best.pth``), the source users there point to.
+  Its SHA-256 and size are **not** pinned (the file could not be fetched while this was written): the
+  download is checked for completeness, then for loadability (all 954 keys). A pinned checksum is enforced.
+- After every download the observed size, SHA-256 and source are recorded next to the file
   (``<file>.sha256``), so later runs detect a changed or truncated cache file, and the values can
-  be pinned in :data:`REGISTRY` once confirmed.
+  be pinned in the registry once confirmed.
 
 Loading is always ``weights_only`` (see :mod:`dain.checkpoint`), so even an unpinned file cannot run code.
 
@@ -19,7 +25,8 @@ Cache folder: ``$RESTORE_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/dain-restore
 folder (:func:`model_cache_dir`).
 
 This is the toolkit's only weight cache and downloader: other registries (the colourisation
-checkpoints) are :class:`WeightSpec` data resolved through :func:`resolve_weights` / :func:`ensure_weights`.
+checkpoints, the super-resolution catalogue) are :class:`WeightSpec` data resolved through
+:func:`resolve_weights` / :func:`ensure_weights`.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ from dain.errors import UserError
 __all__ = [
     "WeightSpec",
     "WeightsUnavailableError",
+    "CONNECT_TIMEOUT",
+    "CONNECT_TIMEOUT_ENV",
     "ChecksumError",
     "REGISTRY",
     "DAIN_BEST",
@@ -46,6 +55,7 @@ __all__ = [
     "MODELS_FOLDER",
     "cache_dir",
     "cached_file",
+    "connect_timeout",
     "download",
     "ensure_weights",
     "existing_weights",
@@ -56,6 +66,8 @@ __all__ = [
 ]
 
 CACHE_ENV = "RESTORE_CACHE_DIR"
+CONNECT_TIMEOUT = 15.0  # seconds a source may take to answer before the next one is tried
+CONNECT_TIMEOUT_ENV = "RESTORE_CONNECT_TIMEOUT"
 MODELS_FOLDER = "models"  # super-resolution model files, inside the cache folder
 _CHUNK = 1 << 20
 ProgressCallback = Callable[[int, "int | None"], None]
@@ -73,20 +85,30 @@ class ChecksumError(WeightsUnavailableError):
 class WeightSpec:
     """One downloadable weights file.
 
-    name: registry key; url: where it is published; filename: its name in the cache folder;
-    sha256 / size: pinned values or ``None`` when unknown (then only recorded after download);
-    cli_hint: the command-line option a user passes instead of downloading (``"--dain-weights PATH"``);
-    sha256_prefix: a published prefix of the SHA-256 (the ``torch.hub`` ``name-<prefix>.pth``
-        convention), checked on every cached or downloaded file; ``None`` when there is none.
+    name: registry key; urls: where it is published, tried in order (official source first);
+    filename: its path in the cache folder; sha256 / size: pinned values or ``None`` when unknown (then
+    only recorded after download); cli_hint: the command-line option a user passes instead of
+    downloading (``"--dain-weights PATH"``); sha256_prefix: a published prefix of the SHA-256 (the
+    ``torch.hub`` ``name-<prefix>.pth`` convention), checked on every cached or downloaded file.
     """
 
     name: str
-    url: str
+    urls: tuple[str, ...]
     filename: str
     sha256: str | None = None
     size: int | None = None
     cli_hint: str = "--dain-weights PATH"
     sha256_prefix: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.urls, str) or not self.urls:
+            raise ValueError(f"WeightSpec {self.name!r}: urls must be a non-empty tuple of URLs")
+        object.__setattr__(self, "urls", tuple(self.urls))
+
+    @property
+    def url(self) -> str:
+        """The first (official) source."""
+        return self.urls[0]
 
     @property
     def option(self) -> str:
@@ -96,13 +118,29 @@ class WeightSpec:
 
 DAIN_BEST = WeightSpec(
     name="dain",
-    url="http://vllab1.ucmerced.edu/~wenbobao/DAIN/best.pth",
+    urls=(
+        "http://vllab1.ucmerced.edu/~wenbobao/DAIN/best.pth",  # official; unreachable since 2020
+        "https://github.com/BurguerJohn/Dain-App/raw/master/model_weights/best.pth",
+    ),
     filename="dain_best.pth",
     sha256=None,  # not pinned: never fetched while writing this (see module docstring)
     size=None,
 )
 
 REGISTRY: dict[str, WeightSpec] = {DAIN_BEST.name: DAIN_BEST}
+
+
+def connect_timeout() -> float:
+    """Seconds a source may take to answer: ``$RESTORE_CONNECT_TIMEOUT`` if set, else 15 (the default)."""
+    text = os.environ.get(CONNECT_TIMEOUT_ENV, "")
+    try:
+        return float(text) if float(text) > 0 else CONNECT_TIMEOUT
+    except ValueError:
+        if text:
+            raise WeightsUnavailableError(
+                f"{CONNECT_TIMEOUT_ENV}: not a number of seconds: {text!r}"
+            ) from None
+        return CONNECT_TIMEOUT
 
 
 def cache_dir() -> Path:
@@ -169,26 +207,31 @@ def download(
     sha256: str | None = None,
     size: int | None = None,
     progress: ProgressCallback | bool = True,
-    timeout: float = 30.0,
+    timeout: float | None = None,
     cli_hint: str = "--dain-weights PATH",
 ) -> Path:
     """Download ``url`` to ``destination`` through ``<destination>.part``, resuming with HTTP Range.
 
-    A partial file from an interrupted run is continued (``Range: bytes=N-``); a server that ignores
-    the range (200 instead of 206) restarts from zero. The SHA-256 is computed while streaming;
-    when ``sha256`` (or ``size``) is given a mismatch deletes the partial file and raises
-    :class:`ChecksumError`. The observed size and SHA-256 are recorded in ``<destination>.sha256``.
-    Network failures raise :class:`WeightsUnavailableError` with a one-line message naming ``cli_hint``.
+    A partial file from an interrupted run of the same source is continued (``Range: bytes=N-``); one
+    from another source, or a server that ignores the range (200 instead of 206), restarts from zero.
+    The SHA-256 is computed while streaming; when ``sha256`` (or ``size``) is given a mismatch deletes
+    the partial file and raises :class:`ChecksumError`. The observed size, SHA-256 and URL are recorded
+    in ``<destination>.sha256``. ``timeout``: seconds to wait for the server (connect and each read),
+    ``None`` = :func:`connect_timeout`. Network failures raise :class:`WeightsUnavailableError` with a
+    one-line message naming ``cli_hint``; nothing is written before the server answers.
     """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".part")
+    source_note = partial.with_name(partial.name + ".url")  # the source of the partial file
+    timeout = connect_timeout() if timeout is None else timeout
     report: ProgressCallback | None
     if progress is True:
         report = _stderr_progress(f"downloading {destination.name}")
     else:
         report = progress or None
 
+    if partial.exists() and source_note.exists() and source_note.read_text(encoding="utf-8").strip() != url:
+        partial.unlink()  # begun from another source: never splice two servers' bytes
     offset = partial.stat().st_size if partial.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "dain-restore"})
     if offset:
@@ -212,12 +255,15 @@ def download(
         ) from error
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
+        reason = str(reason) or type(reason).__name__
         raise WeightsUnavailableError(
             f"cannot download {url} ({reason}); offline? download it yourself and pass {cli_hint}"
         ) from error
 
     digest = hashlib.sha256()
+    done = offset
     with response:
+        destination.parent.mkdir(parents=True, exist_ok=True)
         if offset and response.status == 206:
             with open(partial, "rb") as handle:  # hash what is already there
                 for chunk in iter(lambda: handle.read(_CHUNK), b""):
@@ -225,6 +271,7 @@ def download(
             mode = "ab"
         else:
             offset, mode = 0, "wb"
+        source_note.write_text(url + "\n", encoding="utf-8")
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
         done = offset
@@ -240,8 +287,8 @@ def download(
                         report(done, total)
         except (OSError, TimeoutError) as error:
             raise WeightsUnavailableError(
-                f"download of {url} interrupted at {done} bytes ({error}); run again to resume, "
-                f"or pass {cli_hint}"
+                f"download of {url} interrupted at {done} bytes ({error or type(error).__name__}); "
+                f"run again to resume, or pass {cli_hint}"
             ) from error
 
     if total is not None and done != total:
@@ -251,11 +298,13 @@ def download(
     observed = digest.hexdigest()
     if (sha256 is not None and observed != sha256.lower()) or (size is not None and done != size):
         partial.unlink(missing_ok=True)
+        source_note.unlink(missing_ok=True)
         raise ChecksumError(
             f"download of {url} does not match its pinned checksum (sha256 {observed}, {done} bytes); "
             f"refused. Pass {cli_hint} with a trusted copy"
         )
     os.replace(partial, destination)
+    source_note.unlink(missing_ok=True)
     _write_record(destination, url, observed, done)
     return destination
 
@@ -298,36 +347,63 @@ def _check_prefix(path: Path, spec: WeightSpec) -> None:
         )
 
 
+def _download_from_sources(
+    spec: WeightSpec, path: Path, progress: ProgressCallback | bool, timeout: float | None
+) -> Path:
+    """Try each of ``spec.urls`` in order; say on stderr when one fails and the next is tried."""
+    failures: list[WeightsUnavailableError] = []
+    for index, url in enumerate(spec.urls):
+        try:
+            found = download(
+                url, path, sha256=spec.sha256, size=spec.size, progress=progress, timeout=timeout,
+                cli_hint=spec.cli_hint,
+            )  # fmt: skip
+            _check_prefix(found, spec)
+            return found
+        except WeightsUnavailableError as error:
+            if len(spec.urls) == 1:
+                raise
+            if isinstance(error, ChecksumError):  # a source serving another file: drop it, go on
+                path.unlink(missing_ok=True)
+                _record_path(path).unlink(missing_ok=True)
+            failures.append(error)
+            if index + 1 < len(spec.urls):
+                sys.stderr.write(
+                    f"{spec.name} weights: source {index + 1} of {len(spec.urls)} failed "
+                    f"({str(error).split('; ')[0]}); trying {spec.urls[index + 1]}\n"
+                )
+    reasons = "; ".join(str(error).split("; ")[0] for error in failures)
+    kind = ChecksumError if all(isinstance(e, ChecksumError) for e in failures) else WeightsUnavailableError
+    raise kind(
+        f"{spec.name} weights: no source answered ({reasons}); download {Path(spec.filename).name} from "
+        f"{' or '.join(spec.urls)} yourself and pass {spec.cli_hint}"
+    )
+
+
 def ensure_weights(
     spec: WeightSpec = DAIN_BEST,
     *,
     allow_download: bool = True,
     progress: ProgressCallback | bool = True,
-    timeout: float = 30.0,
+    timeout: float | None = None,
 ) -> Path:
     """Path of the cached weights of ``spec``, downloading them into :func:`cache_dir` if needed.
 
-    The cached or downloaded file is checked against the pinned size/SHA-256, its download record and
-    the published SHA-256 prefix (:class:`ChecksumError`); without the file and with
-    ``allow_download=False``, or when the download fails, :class:`WeightsUnavailableError`.
+    The sources are tried in order (see the module docstring); ``timeout`` is per source, ``None`` =
+    :func:`connect_timeout`. The cached or downloaded file is checked against the pinned size/SHA-256,
+    its download record and the published SHA-256 prefix (:class:`ChecksumError`); without the file and
+    with ``allow_download=False``, or when every source fails, :class:`WeightsUnavailableError`.
     """
     path = cached_file(spec)
     if path.is_file():
         _verify_cached(path, spec)
     elif not allow_download:
         raise WeightsUnavailableError(
-            f"{spec.name} weights are not in the cache ({path}); pass {spec.cli_hint}"
+            f"{spec.name} weights are not in the cache ({path}); download {Path(spec.filename).name} from "
+            f"{spec.url} and pass {spec.cli_hint}"
         )
     else:
-        download(
-            spec.url,
-            path,
-            sha256=spec.sha256,
-            size=spec.size,
-            progress=progress,
-            timeout=timeout,
-            cli_hint=spec.cli_hint,
-        )
+        _download_from_sources(spec, path, progress, timeout)
     _check_prefix(path, spec)
     return path
 

@@ -11,6 +11,7 @@ from restore.media.frames import from_unit_float
 from restore.stages.colorize.lab import lab_to_rgb, merge_lab, rgb_to_lab
 from restore.stages.colorize.reference import ColorReference, ReferenceColorizer, ReferenceSettings
 from restore.stages.colorize.spread import solve_chroma_levin, spread_chroma
+from restore.stages.colorize.temporal import StillSettings, hold_still, stillness
 
 
 def _textured_scene(height: int = 72, width: int = 96, seed: int = 0) -> np.ndarray:
@@ -70,6 +71,31 @@ def test_levin_solver_fills_holes_along_edges():
     assert chroma_error(solved[10:30, 20:40], chroma[10:30, 20:40]) < 3.0
     flat = solve_chroma_levin(np.full_like(lightness, 50.0), corrupted, confidence)  # no edge to follow
     assert chroma_error(flat[10:30, 20:40], chroma[10:30, 20:40]) > 10.0
+
+
+def test_levin_solver_of_an_isolated_speck_is_finite():
+    lightness = np.zeros((32, 32), np.float32)
+    lightness[16, 16] = 100.0  # every affinity to its neighbours underflows to 0, and no data there: 0/0
+    chroma = np.full((32, 32, 2), 10.0, np.float32)
+    confidence = np.ones((32, 32), np.float32)
+    confidence[16, 16] = 0.0
+    solved = solve_chroma_levin(lightness, chroma, confidence)
+    assert np.isfinite(solved).all()
+    assert np.abs(solved - 10.0).max() < 1e-3
+
+
+def test_still_filter_holds_unchanged_pixels_only():
+    lightness = np.full((8, 8), 50.0, np.float32)
+    changed = lightness.copy()
+    changed[:, 4:] += 5.0  # the right half changed by 5 L units
+    still = stillness(changed, lightness, sigma=1.0)
+    assert np.allclose(still[:, :4], 1.0) and still[:, 4:].max() < 1e-6
+    assert np.isclose(stillness(lightness + 1.0, lightness, sigma=1.0)[0, 0], np.exp(-1.0))
+    previous, estimate = np.zeros((8, 8, 2), np.float32), np.full((8, 8, 2), 10.0, np.float32)
+    held = hold_still(estimate, previous, still, 0.85)
+    assert np.allclose(held[:, :4], 1.5) and np.allclose(held[:, 4:], 10.0)
+    with pytest.raises(ValueError, match="carry and hold"):
+        StillSettings(hold=1.0)
 
 
 def test_spread_of_nothing_trusted_is_finite():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
@@ -18,15 +19,20 @@ from restore.stages import SourceFrame
 from restore.stages.colorize import create_colorize_stage
 from restore.stages.colorize.lab import merge_lab, rgb_to_lab
 from restore.stages.colorize.stage import ColorizeStage, collect_references
+from restore.stages.colorize.weights import COLORIZE_WEIGHTS
 from tests.conftest import decode_all, ffmpeg, run_restore_here
+from tests.loopback import closed_port_url
 
 CPU = torch.device("cpu")
 
 
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch):
+    """An empty cache, and every official colouriser source offline (a closed loopback port)."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(cache))
+    for name, spec in COLORIZE_WEIGHTS.items():
+        monkeypatch.setitem(COLORIZE_WEIGHTS, name, dataclasses.replace(spec, urls=(closed_port_url(),)))
     return cache
 
 
@@ -34,10 +40,27 @@ def _config(**options: object) -> RestoreConfig:
     return RestoreConfig(input=Path("in.mp4"), output=Path("out.mp4"), colorize=True, **options)  # type: ignore[arg-type]
 
 
-def test_nothing_to_colour_from_names_both_options(empty_cache):
-    with pytest.raises(ValueError, match="--color-ref") as caught:
+def test_nothing_to_colour_from_offline_names_the_download_and_both_options(empty_cache):
+    with pytest.raises(
+        ValueError, match="^--colorize without --color-ref uses the learned colouriser"
+    ) as caught:
         create_colorize_stage(_config(), CPU)
-    assert "--colorize-weights" in str(caught.value) and "\n" not in str(caught.value)
+    message = str(caught.value)
+    assert COLORIZE_WEIGHTS["siggraph17"].url in message and "--colorize-weights PATH" in message
+    assert "--color-ref IMG" in message and "\n" not in message
+    assert not empty_cache.exists()  # nothing written
+
+
+def test_auto_uses_a_cached_official_checkpoint_before_downloading(empty_cache, monkeypatch):
+    from dain.checkpoint import save_checkpoint
+    from restore.stages.colorize.zhang import ECCV16Colorizer
+
+    empty_cache.mkdir()
+    save_checkpoint(ECCV16Colorizer(), empty_cache / COLORIZE_WEIGHTS["eccv16"].filename)
+    spec = dataclasses.replace(COLORIZE_WEIGHTS["eccv16"], sha256_prefix=None)  # a stand-in for the real file
+    monkeypatch.setitem(COLORIZE_WEIGHTS, "eccv16", spec)
+    stage = create_colorize_stage(_config(), CPU)
+    assert stage.description.startswith("eccv16 (colorization_release_v2-9b330a0b.pth)")
 
 
 def test_bad_engine_and_missing_files_are_value_errors(tmp_path, empty_cache):

@@ -277,7 +277,9 @@ def test_missing_weights_offline_is_a_one_line_value_error(tmp_path, monkeypatch
         port = sock.getsockname()[1]
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(
-        weights, "DAIN_BEST", dataclasses.replace(weights.DAIN_BEST, url=f"http://127.0.0.1:{port}/best.pth")
+        weights,
+        "DAIN_BEST",
+        dataclasses.replace(weights.DAIN_BEST, urls=(f"http://127.0.0.1:{port}/best.pth",)),
     )
     with pytest.raises(ValueError, match="--dain-weights PATH") as error:
         create_dain_interpolator(device=torch.device("cpu"), weights=None)

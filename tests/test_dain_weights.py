@@ -109,7 +109,11 @@ def closed_port_url() -> str:
 
 
 def test_official_url_and_cache_dir(monkeypatch, tmp_path):
-    assert weights.DAIN_BEST.url == "http://vllab1.ucmerced.edu/~wenbobao/DAIN/best.pth"
+    assert weights.DAIN_BEST.urls == (
+        "http://vllab1.ucmerced.edu/~wenbobao/DAIN/best.pth",  # the official one, first
+        "https://github.com/BurguerJohn/Dain-App/raw/master/model_weights/best.pth",
+    )
+    assert weights.DAIN_BEST.url == weights.DAIN_BEST.urls[0]
     assert weights.REGISTRY["dain"] is weights.DAIN_BEST
     monkeypatch.delenv("RESTORE_CACHE_DIR", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
@@ -198,7 +202,7 @@ def test_http_error_is_reported(server, tmp_path):
 
 def test_ensure_weights_downloads_once_then_uses_the_cache(server, checkpoint_bytes, tmp_path, monkeypatch):
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "cache"))
-    spec = dataclasses.replace(weights.DAIN_BEST, url=server.url)
+    spec = dataclasses.replace(weights.DAIN_BEST, urls=(server.url,))
     first = ensure_weights(spec, progress=False)
     assert first == tmp_path / "cache" / "dain_best.pth"
     assert ensure_weights(spec, progress=False) == first
@@ -223,7 +227,7 @@ def test_resolve_dain_weights(closed_port_url, tmp_path, monkeypatch):
     with pytest.raises(WeightsUnavailableError, match="--dain-weights: file not found"):
         resolve_dain_weights(tmp_path / "missing.pth")
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "empty-cache"))
-    monkeypatch.setattr(weights, "DAIN_BEST", dataclasses.replace(weights.DAIN_BEST, url=closed_port_url))
+    monkeypatch.setattr(weights, "DAIN_BEST", dataclasses.replace(weights.DAIN_BEST, urls=(closed_port_url,)))
     with pytest.raises(ValueError, match="--dain-weights PATH") as error:
         resolve_dain_weights(None, progress=False)
     assert "\n" not in str(error.value)
@@ -253,7 +257,7 @@ def test_published_prefix_is_checked_on_download_and_in_the_cache(
 ):
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "cache"))
     digest = hashlib.sha256(checkpoint_bytes).hexdigest()
-    spec = dataclasses.replace(weights.DAIN_BEST, url=server.url, sha256_prefix=digest[:8])
+    spec = dataclasses.replace(weights.DAIN_BEST, urls=(server.url,), sha256_prefix=digest[:8])
     path = ensure_weights(spec, progress=False)
     assert path.read_bytes() == checkpoint_bytes
     assert ensure_weights(spec, allow_download=False) == path

@@ -173,8 +173,13 @@ def test_a_stage_missing_from_this_installation_is_a_one_line_user_error(tmp_pat
 
 
 def test_options_a_stage_cannot_use_are_user_errors(tmp_path, monkeypatch):
+    from restore.stages.colorize.weights import COLORIZE_WEIGHTS, DEFAULT_ENGINE
+    from tests.loopback import closed_port_url
+
     monkeypatch.setenv("RESTORE_CACHE_DIR", str(tmp_path / "empty-cache"))  # no cached colouriser
-    with pytest.raises(UserError, match="--colorize needs colour references"):
+    spec = dataclasses.replace(COLORIZE_WEIGHTS[DEFAULT_ENGINE], urls=(closed_port_url(),))  # and offline
+    monkeypatch.setitem(COLORIZE_WEIGHTS, DEFAULT_ENGINE, spec)
+    with pytest.raises(UserError, match="--colorize without --color-ref .* pass --colorize-weights PATH"):
         create_source_stages(_config(tmp_path, colorize=True, color_refs=()), CPU)
     with pytest.raises(ValueError, match="--clean: unknown step 'vacuum'"):
         create_source_stages(_config(tmp_path, clean=("vacuum",)), CPU)

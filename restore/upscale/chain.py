@@ -1,10 +1,11 @@
 """Chains of upscaling engines, run in order like a chaiNNer chain.
 
 ``1x_cleanup.pth,2x_model.safetensors,lanczos`` runs the cleanup model, the 2x model, then Lanczos to
-the exact target size. Models always run at their own scale; a weight-free engine (``lanczos``,
-``anime4k``) in the middle of a chain resizes to the target divided by the scales of the models after
-it; the last element delivers the exact size (a model as last element is followed by Lanczos when its
-output is not already the requested size).
+the exact target size; catalogue names are elements like any other (``realesr-animevideov3,lanczos``).
+Models always run at their own scale; a weight-free engine (``lanczos``, ``anime4k``) in the middle of a
+chain resizes to the target divided by the scales of the models after it; the last element delivers the
+exact size (a model as last element is followed by Lanczos when its output is not already the requested
+size).
 """
 
 from __future__ import annotations

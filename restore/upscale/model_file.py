@@ -8,6 +8,7 @@ outputs cropped automatically), whether tiling is allowed, and fp16/bf16 support
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 from dataclasses import dataclass
@@ -85,8 +86,16 @@ class ModelInfo:
 
 
 def describe_model(path: str | Path) -> ModelInfo:
-    """Load ``path`` (safely) and summarise it; ``ValueError`` as :func:`load_model_descriptor`."""
-    descriptor = load_model_descriptor(path)
+    """Load ``path`` (safely) with the loader of its format and summarise it; ``ValueError`` as
+    :func:`load_model_descriptor` (or the format's own loader, e.g. ncnn ``.param``)."""
+    from restore.upscale.base import MODEL_FILE_FACTORIES
+
+    loader = load_model_descriptor
+    target = MODEL_FILE_FACTORIES.get(Path(path).suffix.lower())
+    if target is not None:
+        module_name, _, factory_name = target.partition(":")
+        loader = getattr(importlib.import_module(module_name), factory_name).load_descriptor
+    descriptor = loader(path)
     requirements = descriptor.size_requirements
     return ModelInfo(
         path=Path(path),
@@ -130,7 +139,12 @@ class ModelUpscaler:
         half: ``True`` fp16 (bf16 if only that is supported), ``False`` fp32, ``None`` = fp16/bf16 on
             CUDA when supported, fp32 on CPU.
         overlap: context pixels around each tile (input pixels).
+
+    ``load_descriptor(path)`` builds the spandrel descriptor; a subclass for another model format
+    (``restore.upscale.ncnn.upscaler``) replaces only it.
     """
+
+    load_descriptor = staticmethod(load_model_descriptor)
 
     def __init__(
         self,
@@ -148,7 +162,7 @@ class ModelUpscaler:
         self.path = Path(path)
         self.name = self.path.name
         self.device = torch.device(device)
-        self.descriptor = load_model_descriptor(self.path)
+        self.descriptor = self.load_descriptor(self.path)
         self.dtype = _choose_dtype(self.descriptor, self.device, half, self.name)
         self.descriptor.to(self.device).to(self.dtype)
         self.tile = None if tile is None else int(tile)

@@ -11,6 +11,12 @@ For every frame the film's own lightness L is kept and chroma (a, b) is predicte
    accumulates resampling blur and occlusion errors) nor flickers (matching alone jumps frame to frame).
 3. **Edge-aware spread** (:mod:`restore.stages.colorize.spread`): a confidence-weighted local affine fit of
    chroma on the film's lightness fills occluded and unmatched pixels and snaps colour to the edges.
+4. **Still regions keep their colour** (:class:`restore.stages.colorize.temporal.StillSettings`): where the
+   lightness did not change, the previous colour (carried along the flow, and the previous output in place)
+   is kept instead of the new estimate's jitter.
+
+A shot's first frame scores its direct correspondence as the chain scores later frames, so it starts as
+settled as the frames after it (no grey flash on flat sky).
 """
 
 from __future__ import annotations
@@ -24,7 +30,15 @@ import numpy as np
 from dain.flow import compose_flows, warp
 from restore.stages.colorize.lab import lightness_to_uint8, rgb_to_lab
 from restore.stages.colorize.spread import solve_chroma_levin, spread_chroma
-from restore.stages.colorize.temporal import MatchSettings, lightness_confidence, match
+from restore.stages.colorize.temporal import (
+    MatchSettings,
+    StillSettings,
+    hold_still,
+    lightness_confidence,
+    match,
+    stillness,
+    unmoved,
+)
 
 __all__ = ["ReferenceSettings", "ColorReference", "ReferenceColorizer", "match_tone"]
 
@@ -45,6 +59,7 @@ class ReferenceSettings:
     spread_radius, spread_eps, spread_levels: see :func:`restore.stages.colorize.spread.spread_chroma`.
     keep_confident: how much confidently matched pixels keep their matched chroma over the fit.
     match: flow and confidence parameters.
+    still: the temporal filter of still regions (colour held where the picture does not change).
     """
 
     reference_bias: float = 1.0
@@ -58,6 +73,7 @@ class ReferenceSettings:
     spread_levels: int = 4
     keep_confident: float = 1.0
     match: MatchSettings = field(default_factory=MatchSettings)
+    still: StillSettings = field(default_factory=StillSettings)
 
     def __post_init__(self) -> None:
         if self.spread_method not in ("affine", "levin"):
@@ -109,6 +125,7 @@ class ReferenceColorizer:
         self._reference: ColorReference | None = None
         self._reference_luma: np.ndarray | None = None
         self._previous: tuple[np.ndarray, ...] | None = None
+        self._output: np.ndarray | None = None
         self.chosen: list[int] = []  # index of the reference chosen for each shot
         self.mean_reference_confidence: list[float] = []
 
@@ -117,6 +134,7 @@ class ReferenceColorizer:
         self._reference = None
         self._reference_luma = None
         self._previous = None
+        self._output = None
 
     def _choose_reference(self, lightness: np.ndarray, luma: np.ndarray) -> None:
         height, width = lightness.shape
@@ -150,7 +168,13 @@ class ReferenceColorizer:
         anchored = match(lightness, reference.lightness, luma, self._reference_luma, settings.match)
         to_reference, to_reference_confidence = anchored.flow, anchored.confidence
         candidates = [(warp(reference.chroma, anchored.flow), anchored.confidence * settings.reference_bias)]
-        if self._previous is not None:
+        carried = None
+        if self._previous is None:
+            # a shot's first frame: its direct correspondence is also the start of the chain, scored as
+            # the chain is from the next frame on (lightness agreement). Without this the first frame
+            # alone pays the forward-backward term, low on flat areas (sky), and flashes grey.
+            chained = anchored.flow
+        else:
             (
                 previous_lightness,
                 previous_luma,
@@ -159,16 +183,18 @@ class ReferenceColorizer:
                 previous_to_reference,
             ) = self._previous
             carried = match(lightness, previous_lightness, luma, previous_luma, settings.match)
-            # candidate 2: the reference sampled through the chained correspondence (no resampling blur)
             chained = compose_flows(carried.flow, previous_to_reference)
-            chained_confidence = lightness_confidence(lightness, reference.lightness, chained, settings.match)
-            candidates.append((warp(reference.chroma, chained), chained_confidence * settings.reference_bias))
-            better = chained_confidence > to_reference_confidence
-            to_reference = np.where(better[..., None], chained, to_reference)
-            to_reference_confidence = np.maximum(chained_confidence, to_reference_confidence)
+        # candidate 2: the reference sampled through the chained correspondence (no resampling blur)
+        chained_confidence = lightness_confidence(lightness, reference.lightness, chained, settings.match)
+        candidates.append((warp(reference.chroma, chained), chained_confidence * settings.reference_bias))
+        better = chained_confidence > to_reference_confidence
+        to_reference = np.where(better[..., None], chained, to_reference)
+        to_reference_confidence = np.maximum(chained_confidence, to_reference_confidence)
+        if carried is not None:
             # candidate 3: the previous output carried along the flow; trust never grows along the chain
             inherited = np.minimum(warp(previous_reliability, carried.flow), carried.confidence)
-            candidates.append((warp(previous_chroma, carried.flow), inherited * settings.propagation_decay))
+            carried_chroma = warp(previous_chroma, carried.flow)
+            candidates.append((carried_chroma, inherited * settings.propagation_decay))
         reliability = np.clip(np.max([weight for _, weight in candidates], axis=0), 0.0, 1.0)
         weights = np.stack(
             [np.clip(weight, 0.0, 1.0) ** settings.fusion_sharpness + 1e-12 for _, weight in candidates]
@@ -190,7 +216,25 @@ class ReferenceColorizer:
                 levels=settings.spread_levels,
                 keep_confident=settings.keep_confident,
             )
+        output = chroma
+        if carried is not None:
+            # the temporal filter of still regions (temporal.StillSettings): colour held where nothing changed
+            still = settings.still
+            carried_lightness = warp(previous_lightness, carried.flow)
+            if still.carry > 0:
+                # ... but not over a re-anchoring: where the reference is matched with more trust than the
+                # carried colour inherited, the reference wins (colour coming back into view returns)
+                gap = to_reference_confidence - inherited
+                regained = np.clip(gap / still.regain_margin, 0.0, 1.0)
+                steady = stillness(lightness, carried_lightness, still.lightness_sigma) * (1.0 - regained)
+                chroma = output = hold_still(chroma, carried_chroma, steady, still.carry)
+            if still.hold > 0 and self._output is not None:
+                unchanged = stillness(lightness, previous_lightness, still.lightness_sigma) * unmoved(
+                    lightness, previous_lightness, carried_lightness, still.moved_sigma
+                )
+                output = hold_still(chroma, self._output, unchanged, still.hold)
+        self._output = output
         # what later frames inherit: spread-filled pixels keep a low, not zero, trust
         state_reliability = np.maximum(reliability, settings.filled_reliability).astype(np.float32)
         self._previous = (lightness, luma, chroma, state_reliability, to_reference.astype(np.float32))
-        return chroma
+        return output

@@ -116,9 +116,15 @@ def _neighbour_weights(
 def _relax(
     guide: np.ndarray, data: np.ndarray, data_weight: np.ndarray, start: np.ndarray, iterations: int
 ) -> np.ndarray:
-    """Jacobi iterations of min Σ_r Σ_s w_rs (U_r − U_s)² + Σ_r c_r (U_r − u_r)² from ``start``."""
+    """Jacobi iterations of min Σ_r Σ_s w_rs (U_r − U_s)² + Σ_r c_r (U_r − u_r)² from ``start``.
+
+    A pixel with no data weight whose 8 affinities all underflow to 0 (an isolated speck more than about
+    40 L units from every neighbour) has nothing to average: it keeps its current value instead of 0/0.
+    """
     neighbours = _neighbour_weights(guide)
     total = sum(weight for _, weight in neighbours) + data_weight
+    isolated = (total <= _TINY)[..., None]
+    total = np.maximum(total, _TINY)
     solution = start
     height, width = guide.shape
     for _ in range(iterations):
@@ -128,7 +134,7 @@ def _relax(
             accumulated = (
                 accumulated + weight[..., None] * padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
             )
-        solution = accumulated / total[..., None]
+        solution = np.where(isolated, solution, accumulated / total[..., None])
     return solution
 
 

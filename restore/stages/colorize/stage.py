@@ -43,10 +43,6 @@ COLORIZERS: Registry[ColorizeStage] = Registry(
 )
 ENGINES = tuple(COLORIZERS.names())
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
-NO_SOURCE_MESSAGE = (
-    "--colorize needs colour references (--color-ref IMG or folder) or a learned colouriser's weights "
-    "(--colorize-weights PATH); none given and none cached"
-)
 
 
 class ShotColorizer(Protocol):
@@ -131,19 +127,27 @@ def _learned_stage(
 
 def auto_stage(refs: tuple[Path, ...], weights: Path | None, device: torch.device) -> ColorizeStage:
     """Engine ``auto``: references if given, else ``--colorize-weights`` (architecture detected from its
-    keys), else an official checkpoint already in the cache (no download), else the one-line error
-    naming ``--color-ref`` and ``--colorize-weights``."""
+    keys), else an official checkpoint already in the cache, else the default learned colouriser
+    (:data:`restore.stages.colorize.weights.DEFAULT_ENGINE`) downloaded into the cache on first use.
+    Offline, one line that says what to download from where and which option takes it."""
     if refs:
         return reference_stage(refs, weights, device)
     if weights is not None:
         return _learned_stage(None, weights, device, allow_download=False)
-    from restore.stages.colorize.weights import cached_colorize_weights
+    from dain.hub import WeightsUnavailableError
+    from restore.stages.colorize.weights import DEFAULT_ENGINE, cached_colorize_weights
 
     cached = cached_colorize_weights()
-    if not cached:
-        raise EngineOptionError(NO_SOURCE_MESSAGE)
-    engine = "siggraph17" if "siggraph17" in cached else "eccv16"
-    return _learned_stage(engine, None, device, allow_download=False)
+    engine = next((name for name in (DEFAULT_ENGINE, "siggraph17", "eccv16") if name in cached), None)
+    if engine is not None:
+        return _learned_stage(engine, None, device, allow_download=False)
+    try:
+        return _learned_stage(DEFAULT_ENGINE, None, device, allow_download=True)
+    except WeightsUnavailableError as error:
+        raise type(error)(
+            f"--colorize without --color-ref uses the learned colouriser {DEFAULT_ENGINE}: {error} "
+            "(or give colour references with --color-ref IMG)"
+        ) from None
 
 
 def reference_stage(refs: tuple[Path, ...], weights: Path | None, device: torch.device) -> ColorizeStage:

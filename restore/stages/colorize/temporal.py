@@ -3,7 +3,8 @@
 Flow, warping and composition are :mod:`dain.flow`'s (the classic interpolator's OpenCV DIS); this
 module only adds what colour propagation needs on top: flow on shrunken lightness, a per-pixel
 confidence that the warped value belongs to the pixel (lightness agrees and the flow is
-forward-backward consistent), and the blend with a per-frame prediction.
+forward-backward consistent), the blend with a per-frame prediction, and the temporal filter of
+still regions (where the picture does not change, the colour is held instead of re-estimated).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ __all__ = [
     "match",
     "lightness_confidence",
     "blend_with_prediction",
+    "StillSettings",
+    "stillness",
+    "unmoved",
+    "hold_still",
 ]
 
 
@@ -120,3 +125,80 @@ def blend_with_prediction(
     """
     keep = (1.0 - prediction_weight) * propagated_confidence[..., None]
     return (keep * propagated + (1.0 - keep) * predicted).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class StillSettings:
+    """The temporal filter of still regions: where the picture does not change, colour is not re-estimated.
+
+    Per-frame re-estimation (matching, fusion, spread) moves the colour of pixels whose picture did not
+    change; that movement is flicker, not information. Two filters, both driven by the lightness change:
+
+    carry: share of the previous colour, carried along the flow, kept where the carried lightness agrees
+        with the frame's; it is what later frames inherit (0 = off).
+    hold: share of the previous *output* at the same pixel kept where the lightness there has not changed
+        and the pixel did not move (no resampling, so a still region keeps exactly its colour); output
+        only, later frames start from the carried estimate, so an error held here is not handed on (0 = off).
+    lightness_sigma: per-pixel |ΔL| (L units) at which stillness falls to 1/e; codecs copy unchanged areas
+        exactly (ΔL = 0), moving or changing picture differs by several units.
+    moved_sigma: how much better (L units, 5×5 mean |ΔL|) the flow-carried previous frame must explain the
+        frame than the previous frame in place for the pixel to count as moved (:func:`unmoved`).
+    regain_margin: the carry gives way where the reference is matched with more trust than the carried
+        colour inherited; fully once the excess reaches this margin (colour coming back into view returns).
+
+    A kept share k lets a real change of colour through in about 1 / (1 − k) frames.
+    """
+
+    carry: float = 0.95
+    hold: float = 0.95
+    lightness_sigma: float = 1.0
+    moved_sigma: float = 1.0
+    regain_margin: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.carry < 1.0 and 0.0 <= self.hold < 1.0):
+            raise ValueError("StillSettings: carry and hold must be in [0, 1)")
+        if min(self.lightness_sigma, self.moved_sigma, self.regain_margin) <= 0:
+            raise ValueError("StillSettings: lightness_sigma, moved_sigma and regain_margin must be positive")
+
+
+def stillness(lightness: np.ndarray, previous_lightness: np.ndarray, sigma: float) -> np.ndarray:
+    """(H,W) float32 in [0, 1], exp(−(|ΔL| / sigma)²) per pixel: how surely a pixel shows what it showed.
+
+    lightness, previous_lightness: (H,W) float32 L, the latter at the same pixel or carried along a flow.
+    """
+    change = (lightness - previous_lightness).astype(np.float32) / sigma
+    return np.exp(-(change**2)).astype(np.float32)
+
+
+def unmoved(
+    lightness: np.ndarray,
+    previous_lightness: np.ndarray,
+    carried_lightness: np.ndarray,
+    sigma: float,
+    blur: int = 5,
+) -> np.ndarray:
+    """(H,W) float32 in [0, 1]: 1 where the previous frame in place explains the frame as well as the previous
+    frame carried along the flow does, falling as the carried one explains it better (the pixel moved).
+
+    Residuals |ΔL| are box-filtered over ``blur`` pixels; their excess is scored against ``sigma`` (L units).
+    Flat regions, where the flow is noise, are explained equally well either way and count as unmoved; a
+    pixel of moving texture whose own lightness happens to repeat does not.
+    """
+    side = (blur, blur)
+    in_place = np.abs(lightness - previous_lightness).astype(np.float32)
+    along_flow = np.abs(lightness - carried_lightness).astype(np.float32)
+    excess = cv2.blur(in_place, side, borderType=cv2.BORDER_REFLECT) - cv2.blur(
+        along_flow, side, borderType=cv2.BORDER_REFLECT
+    )
+    return np.exp(-((np.maximum(excess, 0.0) / sigma) ** 2)).astype(np.float32)
+
+
+def hold_still(chroma: np.ndarray, previous_chroma: np.ndarray, still: np.ndarray, keep: float) -> np.ndarray:
+    """``k·previous + (1 − k)·chroma`` with ``k = keep·still`` per pixel.
+
+    chroma: (H,W,2) this frame's estimate; previous_chroma: (H,W,2) the previous colour on this frame's grid;
+    still: (H,W) from :func:`stillness`; keep: the share kept at a fully still pixel.
+    """
+    share = (keep * still)[..., None]
+    return (share * previous_chroma + (1.0 - share) * chroma).astype(np.float32)

@@ -2,8 +2,13 @@
 
 The official release names carry the first 8 hex digits of each file's SHA-256 (the ``torch.hub``
 convention, ``name-<sha256 prefix>.pth``); :mod:`dain.hub` checks that prefix after every download and on
-cached files. The full digests are not pinned (the files could not be fetched while this was written).
-Reading goes through :func:`dain.checkpoint.read_checkpoint` (``weights_only``, never runs code).
+cached files. The full digests are not pinned (the files could not be fetched while this was written);
+the observed ones are recorded on first download. Both files are served by the authors' own bucket, the
+URLs ``richzhang/colorization`` has loaded through ``torch.hub`` since 2020.
+
+:data:`DEFAULT_ENGINE` (SIGGRAPH17) is what ``--colorize`` uses when nothing else is given; see
+``docs/colorize.md`` for why. Reading goes through :func:`dain.checkpoint.read_checkpoint`
+(``weights_only``, never runs code).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from restore.stages.colorize.zhang import load_zhang_state_dict
 
 __all__ = [
     "COLORIZE_WEIGHTS",
+    "DEFAULT_ENGINE",
     "HASH_PREFIXES",
     "cached_colorize_weights",
     "resolve_colorize_weights",
@@ -31,19 +37,20 @@ HASH_PREFIXES = {"eccv16": "9b330a0b", "siggraph17": "df00044c"}
 COLORIZE_WEIGHTS: dict[str, WeightSpec] = {
     "eccv16": WeightSpec(
         name="eccv16",
-        url="https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth",
+        urls=("https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth",),
         filename="colorization_release_v2-9b330a0b.pth",
         cli_hint=_HINT,
         sha256_prefix=HASH_PREFIXES["eccv16"],
     ),
     "siggraph17": WeightSpec(
         name="siggraph17",
-        url="https://colorizers.s3.us-east-2.amazonaws.com/siggraph17-df00044c.pth",
+        urls=("https://colorizers.s3.us-east-2.amazonaws.com/siggraph17-df00044c.pth",),
         filename="siggraph17-df00044c.pth",
         cli_hint=_HINT,
         sha256_prefix=HASH_PREFIXES["siggraph17"],
     ),
 }
+DEFAULT_ENGINE = "siggraph17"  # the learned colouriser --colorize downloads when given nothing else
 
 
 def cached_colorize_weights() -> dict[str, Path]:
