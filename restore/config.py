@@ -45,9 +45,15 @@ class RestoreConfig:
     passthrough: bool = True  # copy-only jobs move native YUV frames without an RGB round trip
     segment_seconds: float = 60.0  # long outputs are made in segments of about this length
     resume: bool = False  # continue an interrupted segmented job from its journal
+    deinterlace: str = "auto"  # auto (field analysis), off, ivtc, bob (field rate) or single (frame rate)
+    field_order: str = "auto"  # auto, tff or bff
+    input_fps: Fraction | None = None  # rate of an image-sequence input (None: 24, said in the summary)
+    allow_gaps: bool = False  # accept numbering gaps in an image-sequence input (they are interpolated)
 
 
 def default_output_path(input_path: Path, codec: str = RestoreConfig.codec) -> Path:
     """``film.mp4`` -> ``film.restored.mp4`` beside it (``.mov`` for ProRes, ``.mkv`` for FFV1)."""
     suffix = {"prores": ".mov", "ffv1": ".mkv"}.get(codec, ".mp4")
+    if any(char in input_path.name for char in "%*?["):  # an image-sequence pattern: named after its folder
+        input_path = input_path.parent.resolve()
     return input_path.with_name(f"{input_path.stem}.restored{suffix}")

@@ -191,3 +191,35 @@ def test_a_reader_must_be_entered_and_can_stop_early(clip_factory):
     with reader:
         first = next(iter(reader))
     assert first.shape == (96, 160, 3) and first.dtype == np.uint8
+
+
+@pytest.mark.parametrize("first", [1, 5])
+def test_a_filtered_source_starts_exactly_at_its_first_frame(h264_clip, first):
+    """With a source filter (field analysis) a segment starts by frame count, not by seeking."""
+    media = probe(h264_clip)
+    timeline = scan_video(h264_clip, media=media, source_filter="bwdif=mode=send_field:parity=tff:deint=all")
+    with open_reader(h264_clip, media, timeline) as reader:
+        everything = list(reader)
+    assert len(everything) == 2 * COUNT == timeline.frame_count
+    with open_reader(h264_clip, media, timeline, first_frame=first) as reader:
+        later = list(reader)
+    np.testing.assert_array_equal(np.stack(later), np.stack(everything[first:]))
+
+
+def test_an_image_sequence_with_a_gap_seeks_by_file(pixels, folder):
+    """Frames of a sequence are found by their place in the file list, whatever their numbers."""
+    from restore.media.sequence import open_sequence
+
+    scans = folder / "scans"
+    scans.mkdir()
+    frames = (pixels[:6] >> 8).astype(np.uint8)
+    encode_raw(frames, scans / "s_%03d.png", "rgb24", "-start_number", "10")
+    (scans / "s_012.png").unlink()
+    media = open_sequence(scans, allow_gaps=True)
+    timeline = scan_video(scans, media=media)
+    np.testing.assert_allclose(timeline.timestamps * 24, [0, 1, 3, 4, 5])
+    kept = np.stack([frames[i] for i in (0, 1, 3, 4, 5)])
+    with open_reader(scans, media, timeline) as reader:
+        np.testing.assert_array_equal(np.stack(list(reader)), kept)
+    with open_reader(scans, media, timeline, first_frame=2) as reader:
+        np.testing.assert_array_equal(np.stack(list(reader)), kept[2:])

@@ -3,6 +3,7 @@ frames written and read back, segments joined, and nothing left behind on failur
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -19,9 +20,10 @@ from restore.media.encode import (
     check_container,
     join_segments,
     output_color,
+    output_tags,
     temporary_path_for,
 )
-from restore.media.probe import probe
+from restore.media.probe import MediaInfo, StreamInfo, probe
 
 
 def test_public_names():
@@ -29,11 +31,18 @@ def test_public_names():
         "CodecSpec",
         "CODECS",
         "FrameWriter",
+        "OutputColor",
         "output_color",
+        "container_of",
+        "OutputTags",
+        "output_tags",
         "check_container",
         "temporary_path_for",
         "join_segments",
     }
+    from restore.media import colour_tags
+
+    assert output_color is colour_tags.output_color  # the policy lives in restore.media.colour_tags
 
 
 def test_codec_table():
@@ -71,22 +80,29 @@ def test_containers_that_cannot_are_refused_in_one_line(codec, name, message):
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize(
-    ("space", "primaries", "height", "expected"),
-    [
-        ("bt2020nc", "bt2020", 2160, ("bt2020", "bt2020nc", "bt2020", "bt2020-10")),
-        ("bt2020nc", "bt2020", 480, ("bt2020", "bt2020nc", "bt2020", "bt2020-10")),  # kept at any size
-        ("smpte170m", "smpte170m", 1080, ("bt709", "bt709", "bt709", "bt709")),  # SD made HD: BT.709
-        (None, None, 720, ("bt709", "bt709", "bt709", "bt709")),
-        ("bt709", "bt709", 576, ("bt601", "smpte170m", "smpte170m", "smpte170m")),  # SD stays BT.601
-        ("bt470bg", None, 576, ("bt601", "smpte170m", "bt470bg", "smpte170m")),  # PAL primaries kept
-        (None, "bt470bg", 576, ("bt601", "smpte170m", "bt470bg", "smpte170m")),
-        (None, None, 480, ("bt601", "smpte170m", "smpte170m", "smpte170m")),
-    ],
-)
-def test_output_color(space, primaries, height, expected):
-    color = output_color(space, primaries, height)
-    assert (color.matrix, color.space, color.primaries, color.transfer) == expected
+def test_the_output_tags_and_the_summary_lines(tmp_path):
+    media = probe_like(
+        audio=(StreamInfo(1, "audio", "pcm_s24le", None, "pcm_s24le, 48000 Hz, stereo, s32 (24 bit)"),),
+        timecode="01:02:03:04",
+    )
+    tags = output_tags("prores", tmp_path / "a.mov", media, 90, Fraction(24), Fraction(48), 90)
+    assert tags.timecode == "01:02:03:08"
+    assert (tags.color.primaries, tags.color.transfer, tags.color.space) == ("smpte170m",) * 3
+    assert tags.notes == (
+        "audio #1 pcm_s24le: copied",
+        "colour: smpte170m/smpte170m/smpte170m tv (primaries, transfer, matrix untagged in the source: "
+        "NTSC SD defaults)",
+        "timecode 01:02:03:04 at 24 fps → 01:02:03:08 at 48 fps",
+    )
+    avi = output_tags("ffv1", tmp_path / "a.avi", probe_like(), 720, Fraction(25), Fraction(25), 720)
+    assert avi.timecode is None and avi.notes[-1].endswith("(AVI cannot store them)")
+
+
+def probe_like(**fields):
+    """A MediaInfo of an untagged 160x90 video with ``fields`` changed."""
+    video = StreamInfo(0, "video", "h264", None, "h264, yuv420p, 160x90")
+    base = MediaInfo(Path("in.mov"), 1.0, 0.0, video, 160, 90, "yuv420p", 8, None, None, None, None, 0.0)
+    return dataclasses.replace(base, **fields)
 
 
 def test_the_temporary_name_is_hidden_beside_the_output_and_per_process(tmp_path):
@@ -110,9 +126,9 @@ def test_the_ffmpeg_command_for_h264_in_mp4(tmp_path):
         "scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int",
         "format=yuv420p",
         "setsar=sar=4/3:max=65535",
+        "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709",  # all four tags
     ]
-    assert _value(command, "-color_primaries") == "bt709" and _value(command, "-colorspace") == "bt709"
-    assert _value(command, "-color_trc") == "bt709" and _value(command, "-color_range") == "tv"
+    assert "-timecode" not in command
     assert _value(command, "-movflags") == "+faststart" and "-tag:v" not in command
     assert "-itsoffset" not in command and command.count("-i") == 1  # no source: no audio inputs
     assert command[-3:] == ["-f", "mp4", str(temporary_path_for(tmp_path / "out.mp4"))]
@@ -125,16 +141,23 @@ def test_the_ffmpeg_command_for_other_codecs_and_options(tmp_path):
     ).command
     assert _value(h265, "-crf") == "24" and _value(h265, "-tag:v") == "hvc1"
     assert _value(h265, "-itsoffset") == "0.500000" and h265.index("-itsoffset") < h265.index("-i")
-    assert _value(h265, "-colorspace") == "smpte170m"  # SD
+    assert _value(h265, "-vf").endswith("colorspace=smpte170m")  # SD
     ffv1 = FrameWriter(tmp_path / "a.mkv", 33, 17, Fraction(25), codec="ffv1", high_bit_depth=True).command
     assert _value(ffv1, "-pix_fmt") == "rgb48le" and "-crf" not in ffv1
-    assert _value(ffv1, "-vf") == "format=gbrp16le,setsar=sar=1/1:max=65535"  # RGB in, RGB out: no matrix
-    assert _value(ffv1, "-colorspace") == "rgb" and "-color_range" not in ffv1 and "-movflags" not in ffv1
+    assert _value(ffv1, "-vf") == (  # RGB in, RGB out: no matrix, tagged RGB
+        "format=gbrp16le,setsar=sar=1/1:max=65535,"
+        "setparams=range=pc:color_primaries=smpte170m:color_trc=smpte170m:colorspace=gbr"
+    )
+    assert "-movflags" not in ffv1
     assert ffv1[-3:-1] == ["-f", "matroska"]
     prores = FrameWriter(tmp_path / "a.mov", 33, 17, Fraction(25), codec="prores").command
     pad, smear = _value(prores, "-vf").split(",")[:2]
     assert pad == "pad=34:18:0:0" and smear == "fillborders=right=1:bottom=1:mode=smear"  # 4:2:2 is even
     assert "-crf" not in prores and _value(prores, "-profile:v") == "3"
+    timed = FrameWriter(
+        tmp_path / "a.mov", 32, 18, Fraction(48), codec="prores", timecode="01:02:03:08"
+    ).command
+    assert _value(timed, "-timecode") == "01:02:03:08" and timed.index("-timecode") > timed.index("-c:v")
 
 
 def test_a_bad_codec_or_container_is_refused_before_anything_starts(tmp_path):
@@ -177,11 +200,12 @@ def test_ffv1_frames_come_back_exactly_at_16_bits(tmp_path, frames):
     np.testing.assert_array_equal(_read_back(output, 33, 17, high_bit_depth=True), frames)
 
 
-@pytest.mark.parametrize(("height", "space"), [(720, "bt709"), (576, "smpte170m")])
-def test_h264_is_tagged_and_keeps_the_size_and_sample_aspect(tmp_path, height, space):
-    # The stream's matrix and range tags (what players use to convert back); the -color_primaries and
-    # -color_trc options are in the command (test above) but the bundled FFmpeg 9 writes them as
-    # "unknown", so they are not asserted here.
+@pytest.mark.parametrize(
+    ("height", "space", "tags"),
+    [(720, "bt709", ("bt709", "bt709")), (576, "bt470bg", ("bt470bg", "bt709")), (480, "smpte170m", None)],
+)
+def test_h264_is_tagged_and_keeps_the_size_and_sample_aspect(tmp_path, height, space, tags):
+    # all four tags, read back (tests/test_colour_tags.py does every codec)
     output = tmp_path / "out.mp4"
     picture = np.full((height, 34, 3), (40, 120, 200), np.uint8)
     with FrameWriter(output, 34, height, Fraction(30000, 1001), sample_aspect=(128, 117)) as writer:
@@ -191,6 +215,7 @@ def test_h264_is_tagged_and_keeps_the_size_and_sample_aspect(tmp_path, height, s
     assert (media.coded_width, media.coded_height, media.pix_fmt) == (34, height, "yuv420p")
     assert media.sample_aspect == (128, 117)
     assert media.color_space == space and media.color_range == "tv"
+    assert (media.color_primaries, media.color_transfer) == (tags or (space, space))
     matrix = "bt709" if height >= 720 else "bt601"
     back = FrameReader(output, 34, height, color_matrix=matrix, full_range=False)
     with back:
@@ -263,3 +288,34 @@ def test_a_failed_join_is_a_user_error_and_leaves_nothing_behind(tmp_path):
     with pytest.raises(RestoreError, match="joining the segments of joined.mkv failed"):
         join_segments([broken], tmp_path / "joined.mkv", "ffv1")
     assert os.listdir(tmp_path) == ["segment_0.mkv"]
+
+
+def _dead_pid() -> int:
+    """The id of a process that has just ended (not reused within the test, in practice)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_stale_work_files_of_dead_processes_go_when_the_output_is_made_again(tmp_path):
+    from restore.media.litter import partial_path_for, remove_stale_work_files
+
+    dead = _dead_pid()
+    output = tmp_path / "out.mkv"
+    stale = [partial_path_for(output, dead), tmp_path / f".out.mkv.segments-{dead}.txt"]
+    kept = [
+        partial_path_for(output, 1),  # a live process's
+        partial_path_for(tmp_path / "other.mkv", dead),  # another output's
+        tmp_path / f".out.partial-{dead}.mp4",  # another container's
+        tmp_path / f"out.partial-{dead}.mkv",  # not hidden: not ours
+        tmp_path / "notes.txt",
+    ]
+    for path in stale + kept:
+        path.write_bytes(b"x")
+    assert remove_stale_work_files(tmp_path / "unrelated.mkv") == []
+    with FrameWriter(output, 33, 17, Fraction(25), codec="ffv1") as writer:
+        writer.write(np.zeros((17, 33, 3), np.uint8))
+    assert sorted(os.listdir(tmp_path)) == sorted(["out.mkv", *(p.name for p in kept)])

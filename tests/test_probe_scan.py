@@ -110,3 +110,23 @@ def test_a_job_probes_its_input_once(clip_factory, tmp_path, monkeypatch):
     job = prepare_job(RestoreConfig(input=clip, output=tmp_path / "out.mp4"))
     assert calls == [clip]
     assert job.timeline.frame_count == 12 and job.media.path == probe(clip).path
+
+
+def test_field_order_tags_are_read(clip_factory):
+    mpeg2 = ("-c:v", "mpeg2video", "-q:v", "3", "-flags", "+ilme+ildct")
+    tff = clip_factory("tff.mpg", seconds=0.5, audio=False, codec=mpeg2, video_filter="setfield=tff")
+    bff = clip_factory("bff.mpg", seconds=0.5, audio=False, codec=mpeg2, video_filter="setfield=bff")
+    assert probe(tff).field_order == "tff" and probe(bff).field_order == "bff"
+    progressive = clip_factory("progressive.mkv", seconds=0.5, audio=False, codec=("-c:v", "ffv1"))
+    assert probe(progressive).field_order in ("progressive", None)
+
+
+def test_a_source_filter_gives_the_timeline_of_the_filtered_frames(clip_factory):
+    """Bob deinterlacing in the scan: twice the frames at twice the rate, on the same clock."""
+    clip = clip_factory("bob_source.mkv", rate="25", seconds=0.4, audio=False, codec=("-c:v", "ffv1"))
+    plain = scan_video(clip)
+    doubled = scan_video(clip, source_filter="bwdif=mode=send_field:parity=tff:deint=all")
+    assert doubled.frame_count == 2 * plain.frame_count and doubled.frame_rate == 50
+    assert doubled.source_filter.startswith("bwdif") and plain.source_filter == ""
+    np.testing.assert_allclose(doubled.timestamps[::2], plain.timestamps, atol=1e-6)
+    assert doubled.end_time == pytest.approx(plain.end_time, abs=1e-6)

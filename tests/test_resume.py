@@ -152,3 +152,66 @@ def test_the_python_api_resumes_like_the_cli(clip, reference, tmp_path):
     assert f"{done} reused from an earlier run" in report.stage_reports[0]
     assert not journal.exists() and not out.with_name(out.name + ".parts").exists()
     np.testing.assert_array_equal(decode_all(out), reference)
+
+
+# ---------------------------------------------------------------- short jobs: signals and litter
+
+
+def _start_whole_job(out: Path) -> subprocess.Popen[str]:
+    """A job on bikes.mp4 (10 s) that is long enough to be stopped while it encodes, unsegmented."""
+    from tests.conftest import shared_file
+
+    clip = shared_file("video", "bikes.mp4")
+    command = [sys.executable, "-m", "restore", str(clip), "-o", str(out), "--fps", "60", "-q"]
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _wait_for_partial(process: subprocess.Popen[str], folder: Path) -> list[Path]:
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        partial = list(folder.glob(".out.partial-*.mp4"))
+        if partial:
+            return partial
+        time.sleep(0.01)
+    raise AssertionError("the job never started encoding")
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path, signum, code):
+    (tmp_path / "notes.txt").write_text("an archivist's file")
+    before = sorted(os.listdir(tmp_path))
+    process = _start_whole_job(tmp_path / "out.mp4")
+    _wait_for_partial(process, tmp_path)
+    os.kill(process.pid, signum)  # the restore process alone, as `kill PID` does
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code
+    name = signal.Signals(signum).name
+    assert stderr.strip().splitlines() == [f"restore: stopped by {name}; no output was written"]
+    assert sorted(os.listdir(tmp_path)) == before, "the folder is as it was"
+
+
+def test_a_killed_job_leaves_litter_the_next_run_removes_and_nothing_else(tmp_path):
+    out = tmp_path / "out.mp4"
+    process = _start_whole_job(out)
+    (partial,) = _wait_for_partial(process, tmp_path)
+    os.killpg(process.pid, signal.SIGKILL)  # nothing can tidy up after SIGKILL
+    process.wait()
+    time.sleep(0.2)  # the orphaned FFmpeg closes the file it was writing
+    dead = process.pid
+    assert partial.name == f".out.partial-{dead}.mp4" and partial.exists(), "SIGKILL leaves it behind"
+    others = [
+        tmp_path / ".out.partial-1.mp4",  # process 1 exists: not litter
+        tmp_path / f".other.partial-{dead}.mp4",  # another output's
+        tmp_path / f"out.partial-{dead}.mp4",  # not a hidden work file
+        tmp_path / f".out.partial-{dead}.mkv",  # another output's (other container)
+    ]
+    for path in others:
+        path.write_bytes(b"keep")
+    from tests.conftest import shared_file
+
+    clip = shared_file("video", "bikes.mp4")
+    result = run_restore_here(clip, "-o", out, "--fps", "5", "-q")  # the same output, made quickly
+    assert result.returncode == 0, result.stderr
+    assert not partial.exists()
+    assert sorted(os.listdir(tmp_path)) == sorted(["out.mp4", *(p.name for p in others)])
+    assert all(p.read_bytes() == b"keep" for p in others)

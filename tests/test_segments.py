@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from fractions import Fraction
@@ -18,10 +19,14 @@ from restore.jobs import segments
 from restore.jobs.segments import (
     Journal,
     Segment,
+    compare_output_record,
+    input_identity,
     job_fingerprint,
     journal_path_for,
     parts_folder_for,
     plan_segments,
+    record_path_for,
+    write_output_record,
 )
 
 
@@ -33,6 +38,11 @@ def test_public_names():
         "journal_path_for",
         "parts_folder_for",
         "job_fingerprint",
+        "OutputState",
+        "record_path_for",
+        "input_identity",
+        "write_output_record",
+        "compare_output_record",
     }
 
 
@@ -241,3 +251,47 @@ def test_fingerprint_holds_the_input_file_and_every_option_but_where_the_output_
     assert job_fingerprint(config, source, 241) != fingerprint
     os.utime(source, ns=(0, source.stat().st_mtime_ns + 1_000_000_000))  # the input was touched
     assert job_fingerprint(config, source, 240) != fingerprint
+
+
+# ---------------------------------------------------------------- the record of a finished output
+
+
+def _made(tmp_path: Path, fps: Fraction) -> RestoreConfig:
+    source = tmp_path / "film.mp4"
+    source.write_bytes(bytes(range(256)) * 9000)  # 2.3 MB: a head and a tail MiB apart
+    return RestoreConfig(input=source, output=tmp_path / "film.restored.mp4", fps=fps)
+
+
+def test_a_finished_output_is_recognised_by_its_record(tmp_path):
+    config = _made(tmp_path, fps=Fraction(48))
+    assert compare_output_record(config).status == "missing"
+    config.output.write_bytes(b"restored film")
+    state = compare_output_record(config)
+    assert (state.status, state.reason) == ("different", "it has no record of how it was made")
+    record = write_output_record(config, frames=96, duration=2.0)
+    assert record == record_path_for(config.output) == tmp_path / "film.restored.mp4.restore.json"
+    state = compare_output_record(config)
+    assert state.status == "done" and state.record is not None and state.record["frames"] == 96
+    # how it is made (device, segment length) and whether it may be replaced do not count
+    again = dataclasses.replace(config, device="cpu", segment_seconds=5.0, overwrite=True, resume=True)
+    assert compare_output_record(again).status == "done"
+    moved = tmp_path / "moved.mp4"  # the same input elsewhere is the same input
+    moved.write_bytes(config.input.read_bytes())
+    assert compare_output_record(dataclasses.replace(config, input=moved)).status == "done"
+
+
+def test_a_changed_option_input_or_output_is_said_in_a_few_words(tmp_path):
+    config = _made(tmp_path, fps=Fraction(48))
+    config.output.write_bytes(b"restored film")
+    write_output_record(config, frames=96, duration=2.0)
+    other = compare_output_record(dataclasses.replace(config, fps=Fraction(60), scale=2.0))
+    assert (other.status, other.reason) == ("different", "it was made with other options (--fps, --scale)")
+    tail = bytearray(config.input.read_bytes())
+    tail[-1] ^= 1  # one byte at the end of the input
+    changed = tmp_path / "changed.mp4"
+    changed.write_bytes(bytes(tail))
+    state = compare_output_record(dataclasses.replace(config, input=changed))
+    assert state.reason == "it was made from a different input (or the input changed)"
+    assert input_identity(changed)["bytes"] == input_identity(config.input)["bytes"]
+    config.output.write_bytes(b"something else")
+    assert compare_output_record(config).reason == "it has changed since it was made"

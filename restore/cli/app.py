@@ -4,12 +4,17 @@
 films; ``restore pair A B -o OUT`` interpolates between two images; ``restore models [FILE]`` lists
 upscaling models. A user error (:class:`dain.errors.UserError`, which every ``RestoreError`` is) or
 a usage error of the parser prints one line on stderr and exits 2; anything else is a bug, printed
-as an internal error with exit 1. ``--debug`` shows the traceback instead.
+as an internal error with exit 1. ``--debug`` shows the traceback instead. Ctrl-C, SIGTERM and
+SIGHUP stop the job the same way (what is being written is removed; a segmented job keeps its
+journal) and exit 130, 143 and 129 with one line.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -52,12 +57,15 @@ def models_command(
     model: Annotated[
         Path | None, typer.Argument(help="A model file to describe.", show_default=False)
     ] = None,
+    list_catalogue: Annotated[
+        bool, typer.Option("--list", help="Show the catalogue of models --sr takes by name.")
+    ] = False,
 ) -> None:
     try:
         from restore.cli.models import models_command as describe_models
     except ImportError:
         raise RestoreError("model files are not supported in this build") from None
-    describe_models(model)
+    describe_models(model, list_catalogue=list_catalogue)
 
 
 app.command("run", help="Restore a film (the default command: `restore film.mp4 ...`).")(run_command)
@@ -65,7 +73,9 @@ app.command("batch", help="Restore many films on a Dask cluster (a local one by 
     batch_command
 )
 app.command("pair", help="Interpolate between two images: one output image per phase.")(pair_command)
-app.command("models", help="List upscaling model files, or describe one.")(models_command)
+app.command("models", help="List upscaling model files or the model catalogue (--list), or describe one.")(
+    models_command
+)
 
 _COMMANDS = frozenset(info.name for info in app.registered_commands if info.name)
 
@@ -84,9 +94,42 @@ def _with_default_command(argv: list[str]) -> list[str]:
     return args
 
 
-def _exit_interrupted() -> None:
-    print("restore: interrupted; no output was written", file=sys.stderr)
-    sys.exit(130)
+class Stopped(BaseException):
+    """Raised in the main thread by SIGTERM or SIGHUP: unwinds the job like Ctrl-C (outside ``Exception``)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: object) -> None:
+    for kind in _STOP_SIGNALS:  # a second signal must not cut the clean-up short
+        signal.signal(kind, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+_STOP_SIGNALS = (signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Stopped` while the command runs (main thread only)."""
+    try:
+        previous = {kind: signal.signal(kind, _stop) for kind in _STOP_SIGNALS}
+    except ValueError:  # not the main thread (an embedding program): leave its signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for kind, handler in previous.items():
+            signal.signal(kind, handler)
+
+
+def _exit_interrupted(signum: int = signal.SIGINT) -> None:
+    name = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    print(f"restore: {name}; no output was written", file=sys.stderr)
+    sys.exit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,9 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     args = _with_default_command(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        result = app(args=args, prog_name="restore", standalone_mode=False)
+        with _stopped_by_signals():
+            result = app(args=args, prog_name="restore", standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
+    except Stopped as stop:
+        _exit_interrupted(stop.signum)
     except (typer.Abort, KeyboardInterrupt):
         _exit_interrupted()
     except UserError as error:

@@ -62,7 +62,7 @@ class JobOptions:
         typer.Option("--interp", help="Interpolation engine: classic, classic-fast, dain, blend, repeat."),
     ] = RestoreConfig.interp
     sr: Annotated[
-        str, typer.Option("--sr", help="Upscaler: lanczos, anime4k, a model file, or a chain a,b,c.")
+        str, typer.Option("--sr", help="Upscaler: lanczos, anime4k, a model name or file, or a chain a,b,c.")
     ] = RestoreConfig.sr
     tile: Annotated[
         int | None, typer.Option("--tile", help="Upscaler tile size in pixels (0 = no tiling).")
@@ -71,9 +71,9 @@ class JobOptions:
         bool | None,
         typer.Option("--half/--no-half", help="fp16/bf16 for models on CUDA [default: when supported]."),
     ] = None
-    colorize: Annotated[bool, typer.Option("--colorize", help="Colourise black-and-white film.")] = (
-        RestoreConfig.colorize
-    )
+    colorize: Annotated[
+        bool, typer.Option("--colorize", help="Colourise B/W film (--color-ref, else learned SIGGRAPH17).")
+    ] = RestoreConfig.colorize
     color_ref: Annotated[
         list[Path] | None,
         typer.Option("--color-ref", help="Colour reference image or folder (repeatable) for --colorize."),
@@ -129,6 +129,24 @@ class JobOptions:
             "--segment-seconds", help="Long outputs are made in segments of about this many seconds."
         ),
     ] = RestoreConfig.segment_seconds
+    deinterlace: Annotated[
+        str,
+        typer.Option(
+            "--deinterlace",
+            help="auto (detect), off, ivtc (telecined film), bob (field rate) or single (frame rate).",
+        ),
+    ] = RestoreConfig.deinterlace
+    field_order: Annotated[
+        str, typer.Option("--field-order", help="Field order of interlaced input: auto, tff or bff.")
+    ] = RestoreConfig.field_order
+    input_fps: Annotated[
+        str | None,
+        typer.Option("--input-fps", help="Frame rate of an image-sequence input [default: 24]."),
+    ] = None
+    allow_gaps: Annotated[
+        bool,
+        typer.Option("--allow-gaps", help="Accept missing frame numbers in an image sequence (filled in)."),
+    ] = RestoreConfig.allow_gaps
 
 
 _JOB_OPTION_NAMES = tuple(field.name for field in dataclasses.fields(JobOptions))
@@ -187,6 +205,10 @@ def build_config(
         exact_size = parse_size(options.size) if options.size is not None else None
     except ValueError as error:  # the parsers' one-line refusal of the text
         raise UsageError(str(error)) from None
+    try:
+        input_rate = parse_frame_rate(options.input_fps) if options.input_fps is not None else None
+    except ValueError as error:
+        raise UsageError(str(error).replace("--fps", "--input-fps")) from None
     scale = options.scale
     if scale is not None and exact_size is not None:
         raise UsageError("--scale and --size cannot be used together")
@@ -220,6 +242,10 @@ def build_config(
         interp_options=interpolator_options(options.interp, options.dain_weights),
         sr_options=upscaler_options(options.tile, options.half),
         segment_seconds=options.segment_seconds,
+        deinterlace=options.deinterlace,
+        field_order=options.field_order,
+        input_fps=input_rate,
+        allow_gaps=options.allow_gaps,
         resume=resume,
     )
 

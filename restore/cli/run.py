@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 
 from restore.cli.options import DebugOption, JobOptions, QuietOption, build_config, with_job_options
 from restore.cli.progress import job_progress
-from restore.config import RestoreConfig
+from restore.config import RestoreConfig, default_output_path
 
 __all__ = ["run_command"]
 
@@ -18,7 +19,13 @@ __all__ = ["run_command"]
 def run_command(
     input: Annotated[Path, typer.Argument(help="The film to restore.", show_default=False)],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Output file [default: INPUT.restored.mp4].")
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output file, or a folder (FOLDER/ or an existing one) for FOLDER/INPUT.restored.mp4 "
+            "[default: INPUT.restored.mp4 beside the input].",
+        ),
     ] = None,
     *,
     options: JobOptions,  # Typer sees one parameter per job option here (see with_job_options)
@@ -32,7 +39,8 @@ def run_command(
     debug: DebugOption = False,  # read by restore.cli.app.main; declared so the parser accepts it
 ) -> None:
     """Check, analyse and plan the film, then render it (whole or in segments) with a progress bar."""
-    config = build_config(input, output, options, overwrite=overwrite, resume=resume)
+    target = output_path(input, output, options.codec)
+    config = build_config(input, target, options, overwrite=overwrite, resume=resume)
 
     from restore.jobs import check_job, prepare_job, run_job
 
@@ -51,9 +59,25 @@ def run_command(
                 f"{len(plan)} frames at {float(plan.fps):.3f} fps ({plan.interpolated_count} interpolated), "
                 f"{job.geometry.canvas[0]}x{job.geometry.canvas[1]}, {job.device}"
             )
+            for note in job.notes:  # fields found and what was done, image sequence, variable rate
+                progress.console.print(f"  {note}")
+            from restore.jobs.run import job_output_tags
+
+            for line in job_output_tags(job).notes:  # audio copied or re-encoded, colour tags, timecode
+                progress.console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         task = progress.add_task("restoring", total=len(plan))
         report = run_job(job, on_progress=lambda done, _total: progress.update(task, completed=done))
     if not quiet:
         for line in report.stage_reports:
             progress.console.print(line)
         progress.console.print(f"wrote {report.output} ({report.frames} frames in {report.seconds:.1f} s)")
+
+
+def output_path(input: Path, output: str | None, codec: str) -> Path | None:
+    """``-o`` as a file; ``-o FOLDER/`` or an existing folder -> ``FOLDER/<input stem>.restored.<ext>``."""
+    if output is None:
+        return None
+    path = Path(output)
+    if output.endswith(("/", os.sep)) or path.is_dir():
+        return path / default_output_path(input, codec).name
+    return path

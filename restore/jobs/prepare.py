@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,11 +22,14 @@ from restore.config import RestoreConfig
 from restore.errors import InputError, OutputError, UsageError
 from restore.jobs.device import check_device_name, resolve_device
 from restore.media.encode import check_container
+from restore.media.fields import FieldDecision, analyse_fields, check_field_options, stream_rate
 from restore.media.probe import MediaInfo, probe
 from restore.media.scan import SourceTimeline, scan_video
+from restore.media.sequence import SequenceInfo, is_sequence_path, open_sequence
+from restore.media.sequence_out import check_sequence_output, is_sequence_output
 from restore.plan.geometry import OutputGeometry, plan_geometry
 from restore.plan.shots import ShotAnalysis, analyse_shots
-from restore.plan.timing import FramePlan, plan_frames
+from restore.plan.timing import FramePlan, plan_frames, source_frame_rate
 from restore.stages import SourceStage, create_source_stages
 from restore.upscale import create_upscaler
 
@@ -66,6 +69,8 @@ class PreparedJob:
     interpolator: Interpolator | None
     upscaler: Upscaler | None
     stages: tuple[SourceStage, ...] = ()
+    fields: FieldDecision | None = None  # what the field analysis found and did (None: image sequence)
+    notes: tuple[str, ...] = ()  # what the summary and the batch report say about the source
 
     @property
     def needs_upscaler(self) -> bool:
@@ -100,7 +105,11 @@ def check_options(config: RestoreConfig) -> None:
     """Refuse option values no input could make sense of (worded for the command line)."""
     if config.fps is not None and not 0 < config.fps <= 1000:
         raise UsageError(f"--fps must be above 0 and at most 1000, got {float(config.fps):g}")
-    check_container(config.codec, config.output)
+    if not is_sequence_output(config.output):  # an image-sequence output takes its format from its name
+        check_container(config.codec, config.output)
+    check_field_options(config.deinterlace, config.field_order)
+    if config.input_fps is not None and not 0 < config.input_fps <= 1000:
+        raise UsageError(f"--input-fps must be above 0 and at most 1000, got {float(config.input_fps):g}")
     if config.crf is not None and not 0 <= config.crf <= 51:
         raise UsageError(f"--crf must be between 0 and 51, got {config.crf}")
     check_interpolator_name(config.interp)
@@ -113,6 +122,11 @@ def check_output_path(input_path: Path, output: Path, overwrite: bool, resume: b
         raise OutputError(f"output is the input file itself: {output}")
     if output.is_dir():
         raise OutputError(f"output is a folder, not a file: {output}")
+    if is_sequence_output(output):  # name_%04d.png: its frames must not exist (nor does this name)
+        scans = None  # an image-sequence input's folder, which its output must not write into
+        if is_sequence_path(input_path):
+            scans = input_path if input_path.is_dir() else input_path.parent
+        check_sequence_output(output, overwrite or resume, scans)
     # a segmented job killed after its final rename but before tidying its journal: --resume tidies it
     finishing = resume and output.with_name(f"{output.name}.journal.json").exists()
     if output.exists() and not overwrite and not finishing:
@@ -134,7 +148,10 @@ def check_job(config: RestoreConfig) -> MediaInfo:
     Returns the probe result, which :func:`prepare_job` takes so the file is not probed again.
     """
     check_options(config)
-    media = probe(config.input)
+    if is_sequence_path(config.input):
+        media: MediaInfo = open_sequence(config.input, config.input_fps, config.allow_gaps)
+    else:
+        media = probe(config.input)
     check_output_path(config.input, config.output, config.overwrite, config.resume)
     try:
         plan_geometry(
@@ -165,7 +182,7 @@ def prepare_job(
         if on_scan is not None:
             on_scan(count, 0)
 
-    timeline = scan_video(config.input, progress=scan_progress, media=media)  # no second probe
+    fields, timeline = _analyse_and_scan(config, media, scan_progress)
     if media.container_duration and timeline.end_time < 0.8 * media.container_duration - 0.5:
         raise InputError(
             f"{config.input} looks truncated or corrupt: frames decode only up to "
@@ -180,7 +197,13 @@ def prepare_job(
         sample_aspect=media.sample_aspect,
     )
     shots = analyse_shots(timeline.pair_difference, timeline.pair_histogram_distance, config.shots)
-    fps = config.fps or timeline.frame_rate or Fraction(round(timeline.frame_count / timeline.duration))
+    if isinstance(media, SequenceInfo):  # its rate is --input-fps, whatever gaps it has
+        source_rate, rate_note = media.rate, None
+    else:
+        source_rate, rate_note = source_frame_rate(
+            timeline.timestamps, timeline.end_time, timeline.frame_rate
+        )
+    fps = config.fps or source_rate
     plan = plan_frames(
         timeline.timestamps,
         timeline.end_time,
@@ -191,8 +214,33 @@ def prepare_job(
     )
     if config.interp == "repeat":
         plan = plan.nearest_copies()  # the repeat engine is pure frame selection: no pixels touched
-    job = PreparedJob(config, media, timeline, shots, plan, geometry, None, None, None)
+    notes = [media.describe()] if isinstance(media, SequenceInfo) else []
+    if fields is not None:
+        measured = f" ({fields.stats.summary()})" if fields.stats is not None and fields.stats.frames else ""
+        notes.append(f"fields: {fields.describe(stream_rate(media), timeline.frame_rate)}{measured}")
+    if rate_note and config.fps is None:
+        notes.append(rate_note)
+    job = PreparedJob(
+        config, media, timeline, shots, plan, geometry, None, None, None, fields=fields, notes=tuple(notes)
+    )
     return build_engines(job)
+
+
+def _analyse_and_scan(
+    config: RestoreConfig, media: MediaInfo, progress: Callable[[int], None]
+) -> tuple[FieldDecision | None, SourceTimeline]:
+    """The field analysis and the scan, side by side: the scan of the source as it is runs while
+    the analysis samples it, and is redone with the analysis's filters only when there are some
+    (telecined or interlaced sources), so a progressive film pays almost nothing for the analysis."""
+    if isinstance(media, SequenceInfo):  # scans are progressive
+        return None, scan_video(config.input, progress=progress, media=media)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        analysis = pool.submit(analyse_fields, media, config.deinterlace, config.field_order)
+        timeline = scan_video(config.input, progress=progress, media=media)
+        fields = analysis.result()
+    if fields.filter:
+        timeline = scan_video(config.input, progress=progress, media=media, source_filter=fields.filter)
+    return fields, timeline
 
 
 def build_engines(job: PreparedJob) -> PreparedJob:

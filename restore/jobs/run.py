@@ -20,7 +20,8 @@ import numpy as np
 from restore.errors import InputError
 from restore.jobs.prepare import PreparedJob, ProgressCallback, build_engines
 from restore.media.decode import PASSTHROUGH_FORMATS, open_reader
-from restore.media.encode import CODECS, FrameWriter, output_color
+from restore.media.encode import CODECS, FrameWriter, OutputTags, output_tags
+from restore.media.sequence_out import SequenceWriter, is_sequence_output
 from restore.plan.geometry import OutputGeometry
 from restore.plan.timing import FramePlan
 from restore.stages import apply_stages
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # torch loads only when a job touches pixels
 
     from restore.upscale import Upscaler
 
-__all__ = ["JobReport", "render_job"]
+__all__ = ["JobReport", "render_job", "job_output_tags"]
 
 Frame = TypeVar("Frame")  # a decoded integer array (copy-only jobs) or a unit-float tensor
 
@@ -100,9 +101,31 @@ def _native_passthrough(job: PreparedJob) -> str | None:
         and pix_fmt in PASSTHROUGH_FORMATS
         and job.media.color_range != "pc"
         and not CODECS[job.config.codec].rgb
+        and not is_sequence_output(job.config.output)
     ):
         return pix_fmt
     return None
+
+
+def job_output_tags(job: PreparedJob) -> OutputTags:
+    """The colour tags, start timecode and stream summary of ``job``'s output (whole or joined).
+
+    The source's timecode counts at its stream's rate (before any inverse telecine).
+    """
+    from restore.media.fields import stream_rate
+
+    tags = output_tags(
+        job.config.codec,
+        job.config.output,
+        job.media,
+        source_height=job.timeline.height,
+        source_rate=stream_rate(job.media) or job.timeline.frame_rate,
+        output_rate=job.plan.fps,
+        out_height=job.geometry.canvas[1],
+    )
+    if is_sequence_output(job.config.output):  # image files: no audio, no timecode to speak of
+        return OutputTags(tags.color, None, ())
+    return tags
 
 
 def render_job(
@@ -127,26 +150,32 @@ def render_job(
     started = time.perf_counter()
     high_bit_depth = media.bit_depth > 8
     canvas_w, canvas_h = geometry.canvas
-    color = output_color(media.color_space, media.color_primaries, canvas_h)
+    tags = job_output_tags(job)
     native = _native_passthrough(job)
 
     reader = open_reader(config.input, media, timeline, native=native is not None, first_frame=first_frame)
-    writer = FrameWriter(
-        output or config.output,
-        canvas_w,
-        canvas_h,
-        plan.fps,
-        codec=config.codec,
-        crf=config.crf,
-        high_bit_depth=high_bit_depth,
-        color=color,
-        source=None if segment else config.input,
-        audio=() if segment else media.audio,
-        subtitles=() if segment else media.subtitles,
-        start_offset=0.0 if segment else plan.start_time,
-        sample_aspect=geometry.sample_aspect,
-        native_pix_fmt=native,
-    )
+    to_frames = is_sequence_output(config.output)  # image files; a segment of them is lossless FFV1
+    writer: FrameWriter | SequenceWriter
+    if to_frames and not segment:
+        writer = SequenceWriter(config.output, canvas_w, canvas_h, high_bit_depth, overwrite=config.overwrite)
+    else:
+        writer = FrameWriter(
+            output or config.output,
+            canvas_w,
+            canvas_h,
+            plan.fps,
+            codec="ffv1" if to_frames else config.codec,
+            crf=config.crf,
+            high_bit_depth=high_bit_depth,
+            color=tags.color,
+            timecode=None if segment else tags.timecode,
+            source=None if segment else config.input,
+            audio=() if segment else media.audio,
+            subtitles=() if segment else media.subtitles,
+            start_offset=0.0 if segment else plan.start_time,
+            sample_aspect=geometry.sample_aspect,
+            native_pix_fmt=native,
+        )
     with reader, writer:
         if job.copies_only:  # frames go from decoder to encoder untouched
             done = _copy_frames(plan, _SourceWindow(iter(reader), first_frame), writer, on_progress)
@@ -187,7 +216,7 @@ def _unit_float_frames(
 def _copy_frames(
     plan: FramePlan,
     window: _SourceWindow[np.ndarray],
-    writer: FrameWriter,
+    writer: FrameWriter | SequenceWriter,
     on_progress: ProgressCallback | None,
 ) -> int:
     """Write the planned source frames as they are."""
@@ -203,7 +232,7 @@ def _process_frames(
     job: PreparedJob,
     plan: FramePlan,
     window: _SourceWindow[torch.Tensor],
-    writer: FrameWriter,
+    writer: FrameWriter | SequenceWriter,
     on_progress: ProgressCallback | None,
 ) -> int:
     """Interpolate, upscale and place every planned frame, pair by pair."""

@@ -6,6 +6,10 @@ frame (a frame-exact seek), processed and encoded on its own into a parts folder
 then recorded in a JSON journal, written atomically. The final file joins the segments without
 re-encoding and muxes the source's audio and subtitles. A job killed at any point (SIGKILL included)
 resumes with ``--resume``, redoing only the segments the journal does not list as complete.
+
+A finished batch output gets a record beside it (``film.restored.mp4.restore.json``): the input's
+identity (size, checksums of its first and last MiB), the job's options and the output's size and
+time. A batch run again compares it (:func:`compare_output_record`) and skips what is already done.
 """
 
 from __future__ import annotations
@@ -22,13 +26,31 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from restore.errors import RestoreError
+from restore.media.sequence import input_signature
 
 if TYPE_CHECKING:
     from restore.config import RestoreConfig
 
-__all__ = ["Segment", "Journal", "plan_segments", "journal_path_for", "parts_folder_for", "job_fingerprint"]
+__all__ = [
+    "Segment",
+    "Journal",
+    "plan_segments",
+    "journal_path_for",
+    "parts_folder_for",
+    "job_fingerprint",
+    "OutputState",
+    "record_path_for",
+    "input_identity",
+    "write_output_record",
+    "compare_output_record",
+]
 
 JOURNAL_VERSION = 1
+RECORD_VERSION = 1
+_NOT_OPTIONS = ("output", "overwrite", "resume", "input")
+#: options that change how a job is made, not what it makes: a record ignores them
+_HOW_NOT_WHAT = ("device", "segment_seconds")
+_MIB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -81,18 +103,22 @@ def parts_folder_for(output: Path) -> Path:
 
 def job_fingerprint(config: RestoreConfig, input_path: Path, frames: int) -> dict[str, object]:
     """What must not change between a run and its resumption: the input file and every option."""
-    stat = input_path.stat()
-    options = {
-        key: repr(value)
-        for key, value in dataclasses.asdict(config).items()
-        if key not in ("output", "overwrite", "resume", "input")
-    }
+    size, mtime_ns = input_signature(input_path)  # a file, or every frame of an image sequence
+    options = _options(config)
     return {
         "input": str(input_path.resolve()),
-        "input_size": stat.st_size,
-        "input_mtime_ns": stat.st_mtime_ns,
+        "input_size": size,
+        "input_mtime_ns": mtime_ns,
         "frames": frames,
         "options": options,
+    }
+
+
+def _options(config: RestoreConfig, ignore: tuple[str, ...] = ()) -> dict[str, str]:
+    return {
+        key: repr(value)
+        for key, value in dataclasses.asdict(config).items()
+        if key not in _NOT_OPTIONS and key not in ignore
     }
 
 
@@ -181,3 +207,80 @@ class Journal:
         """Delete the journal and the parts folder (after a successful join, or to start over)."""
         shutil.rmtree(self.parts, ignore_errors=True)
         self.path.unlink(missing_ok=True)
+
+
+def record_path_for(output: Path) -> Path:
+    """``film.restored.mp4`` -> ``film.restored.mp4.restore.json`` beside it: how the output was made."""
+    return output.with_name(f"{output.name}.restore.json")
+
+
+def input_identity(path: Path) -> dict[str, object]:
+    """The input's size and the SHA-256 of its first and last MiB (unchanged by a copy elsewhere)."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = hashlib.sha256(handle.read(_MIB)).hexdigest()
+        handle.seek(max(0, size - _MIB))
+        tail = hashlib.sha256(handle.read(_MIB)).hexdigest()
+    return {"bytes": size, "head_sha256": head, "tail_sha256": tail}
+
+
+def _output_identity(output: Path) -> dict[str, object]:
+    stat = output.stat()
+    return {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def write_output_record(config: RestoreConfig, frames: int, duration: float) -> Path:
+    """Record beside ``config.output`` (complete, in place) what it was made from; returns the record."""
+    path = record_path_for(config.output)
+    payload = {
+        "version": RECORD_VERSION,
+        "input": {"path": str(config.input), **input_identity(config.input)},
+        "options": _options(config, _HOW_NOT_WHAT),
+        "output": _output_identity(config.output),
+        "frames": frames,
+        "duration": duration,
+    }
+    _write_atomically(path, json.dumps(payload, indent=1))
+    return path
+
+
+@dataclass(frozen=True)
+class OutputState:
+    """What is at a job's output: ``missing``, ``done`` (made by this very job) or ``different``.
+
+    reason: for ``different``, why in a few words; record: the output's record when it has one.
+    """
+
+    status: str
+    reason: str = ""
+    record: dict[str, object] | None = None
+
+
+def compare_output_record(config: RestoreConfig) -> OutputState:
+    """Whether ``config.output`` exists and its record says it was made from this input and options."""
+    output = config.output
+    if not output.exists():
+        return OutputState("missing")
+    try:
+        record = json.loads(record_path_for(output).read_text())
+        if record.get("version") != RECORD_VERSION:
+            raise ValueError("version")
+        made_from, options = dict(record["input"]), dict(record["options"])
+        made = dict(record["output"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return OutputState("different", "it has no record of how it was made")
+    made_from.pop("path", None)
+    try:
+        source = input_identity(config.input)
+    except OSError:
+        return OutputState("different", "the input cannot be read", record)
+    if made_from != source:
+        return OutputState("different", "it was made from a different input (or the input changed)", record)
+    wanted = _options(config, _HOW_NOT_WHAT)
+    changed = sorted(key for key in set(wanted) | set(options) if wanted.get(key) != options.get(key))
+    if changed:
+        names = ", ".join("--" + key.replace("_", "-") for key in changed)
+        return OutputState("different", f"it was made with other options ({names})", record)
+    if made != _output_identity(output):
+        return OutputState("different", "it has changed since it was made", record)
+    return OutputState("done", "", record)

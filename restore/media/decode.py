@@ -22,6 +22,7 @@ import numpy as np
 from restore.media.ffmpeg import SWS_FLAGS, ffmpeg_exe
 from restore.media.probe import MediaInfo
 from restore.media.scan import SourceTimeline
+from restore.media.sequence import SequenceInfo, ffmpeg_input
 
 __all__ = [
     "FrameReader",
@@ -75,14 +76,25 @@ def open_reader(
     """A reader set up for this source: bit depth, matrix and range from its tags.
 
     ``native``: frames come out in the source's own planar format (one flat uint8 array per
-    frame), for jobs that copy frames without touching pixels.
+    frame), for jobs that copy frames without touching pixels. The timeline's source filter (field
+    analysis) is applied first, as in the scan, so frame ``i`` here is frame ``i`` of the timeline.
     """
-    seek = 0.0
-    if first_frame > 0:  # frame-exact: FFmpeg's accurate seek returns the first frame at or after this time
+    seek, skip = 0.0, 0
+    if first_frame > 0 and timeline.source_filter:
+        skip = first_frame  # filters with state (field matching, decimation cycles) run from the start
+    elif first_frame > 0 and isinstance(media, SequenceInfo):  # the demuxer's clock: file n at n / rate
+        seek = (first_frame - 0.5) / float(media.rate)
+    elif first_frame > 0:  # frame-exact: FFmpeg's accurate seek returns the first frame at or after this time
         gap = float(timeline.timestamps[first_frame] - timeline.timestamps[first_frame - 1])
         seek = float(timeline.timestamps[first_frame]) - media.start_time - gap / 2
+    common = {
+        "seek": seek,
+        "input_args": ffmpeg_input(media, path),
+        "source_filter": timeline.source_filter,
+        "skip_frames": skip,
+    }
     if native:
-        return FrameReader(path, timeline.width, timeline.height, native_pix_fmt=timeline.pix_fmt, seek=seek)
+        return FrameReader(path, timeline.width, timeline.height, native_pix_fmt=timeline.pix_fmt, **common)
     rgb = is_rgb_format(timeline.pix_fmt)
     return FrameReader(
         path,
@@ -91,7 +103,7 @@ def open_reader(
         high_bit_depth=media.bit_depth > 8,
         color_matrix=None if rgb else input_color_matrix(media.color_space, timeline.height),
         full_range=None if rgb else (media.color_range == "pc" or timeline.pix_fmt.startswith("yuvj")),
-        seek=seek,
+        **common,
     )
 
 
@@ -99,6 +111,9 @@ class FrameReader:
     """Iterate over the decoded frames of ``path`` as (H, W, 3) uint8 or uint16 arrays.
 
     ``color_matrix``/``full_range`` describe a YUV source (None: leave it to FFmpeg, as for RGB).
+    ``input_args``: FFmpeg's input arguments (default ``-i PATH``; an image sequence's demuxer).
+    ``source_filter``: filters applied before the conversion; ``skip_frames``: frames of their
+    output dropped first (a segment's start when the filters must run from the beginning).
 
     Use as a context manager so the FFmpeg process is always reaped.
     """
@@ -114,6 +129,9 @@ class FrameReader:
         prefetch: int = 4,
         native_pix_fmt: str | None = None,
         seek: float = 0.0,
+        input_args: list[str] | None = None,
+        source_filter: str = "",
+        skip_frames: int = 0,
     ) -> None:
         self.path = Path(path)
         self.width = width
@@ -132,10 +150,15 @@ class FrameReader:
         if full_range is not None:
             options.append(f"in_range={'pc' if full_range else 'tv'}")
         conversion = "null" if self.native else f"scale={':'.join([*options, f'flags={SWS_FLAGS}'])}"
+        if skip_frames > 0:
+            conversion = f"trim=start_frame={skip_frames},{conversion}"
+        if source_filter:
+            conversion = f"{source_filter},{conversion}"
         self._command = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
             *(["-ss", f"{seek:.6f}"] if seek > 0 else []),
-            "-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
+            *(input_args if input_args is not None else ["-i", str(self.path)]),
+            "-map", "0:v:0", "-an", "-sn", "-dn",
             "-vf", conversion,
             "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:",
         ]  # fmt: skip

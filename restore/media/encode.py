@@ -1,17 +1,21 @@
-"""Streaming encode through FFmpeg, muxing the source's audio and subtitles.
+"""Streaming encode through FFmpeg, muxing the source's audio, subtitles and timecode.
 
 Frames go to FFmpeg's stdin as raw RGB from a writer thread. The video is encoded
-with one of the archive-grade settings below; every audio and subtitle track of the
-source is copied (re-encoded only where the container cannot hold the codec) and
-stays in sync because the video keeps the source's start time and duration.
-Colour is tagged: BT.709 for HD and larger outputs (so an SD source that becomes HD
-is converted from BT.601 to BT.709 on the way), BT.601 for SD, BT.2020 kept.
-The file is written under a temporary name in the output folder and renamed when
-complete; a failed or interrupted encode leaves nothing behind.
+with one of the archive-grade settings below; every audio track of the source is
+copied, or re-encoded (losslessly for MOV/MKV masters) only where the container cannot
+hold its codec (:mod:`restore.media.audio`), and stays in sync because the video keeps
+the source's start time and duration. The start timecode is written (a ``tmcd`` track
+in MOV/MP4, a tag in MKV) as :mod:`restore.media.timecode` expresses it at the output
+rate. All four colour tags are written on the frames (:mod:`restore.media.colour_tags`).
+The file is written under a hidden temporary name in the output folder and renamed when
+complete; a failed or interrupted encode leaves nothing behind, and the partial files of
+processes killed outright are removed when the same output is made again
+(:mod:`restore.media.litter`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import signal
@@ -25,15 +29,23 @@ from pathlib import Path
 import numpy as np
 
 from restore.errors import RestoreError
+from restore.media.audio import audio_arguments, plan_audio
+from restore.media.colour_tags import OutputColor, output_color
 from restore.media.decode import raw_frame_bytes
 from restore.media.ffmpeg import SWS_FLAGS, ffmpeg_exe
-from restore.media.probe import StreamInfo
+from restore.media.litter import listing_path_for, partial_path_for, remove_stale_work_files
+from restore.media.probe import MediaInfo, StreamInfo
+from restore.media.timecode import output_timecode
 
 __all__ = [
     "CodecSpec",
     "CODECS",
     "FrameWriter",
+    "OutputColor",
     "output_color",
+    "container_of",
+    "OutputTags",
+    "output_tags",
     "check_container",
     "temporary_path_for",
     "join_segments",
@@ -88,9 +100,13 @@ CODECS: dict[str, CodecSpec] = {
     ),
 }
 
-_MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac", "mp2"}
 _TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
 _CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
+
+
+def container_of(output: Path) -> str:
+    """FFmpeg's muxer name for the output's extension (Matroska for an unknown one)."""
+    return _CONTAINER_FORMATS.get(output.suffix.lower(), "matroska")
 
 
 def check_container(codec: str, output: Path) -> None:
@@ -106,40 +122,52 @@ def check_container(codec: str, output: Path) -> None:
 
 
 @dataclass(frozen=True)
-class OutputColor:
-    """Matrix for RGB→YUV and the tags written into the stream."""
+class OutputTags:
+    """What an output says besides its pictures: colour tags, start timecode, and the summary lines
+    (each audio track copied or re-encoded, the colour tags and where they came from, the timecode)."""
 
-    matrix: str
-    space: str
-    primaries: str
-    transfer: str
+    color: OutputColor
+    timecode: str | None
+    notes: tuple[str, ...]
 
 
-def output_color(source_space: str | None, source_primaries: str | None, out_height: int) -> OutputColor:
-    """BT.2020 stays; HD and larger become BT.709; SD stays BT.601 (PAL or NTSC primaries kept)."""
-    if source_space == "bt2020nc":
-        return OutputColor("bt2020", "bt2020nc", "bt2020", "bt2020-10")
-    if out_height >= 720:
-        return OutputColor("bt709", "bt709", "bt709", "bt709")
-    primaries = "bt470bg" if source_primaries == "bt470bg" or source_space == "bt470bg" else "smpte170m"
-    return OutputColor("bt601", "smpte170m", primaries, "smpte170m")
+def output_tags(
+    codec: str,
+    output: Path,
+    media: MediaInfo,
+    source_height: int,
+    source_rate: Fraction | None,
+    output_rate: Fraction,
+    out_height: int,
+) -> OutputTags:
+    """The tags of ``output`` (``out_height`` high, at ``output_rate``) made from ``media``."""
+    container = container_of(output)
+    color = output_color(
+        media.color_space,
+        media.color_primaries,
+        out_height,
+        source_transfer=media.color_transfer,
+        source_height=source_height,
+        rgb=CODECS[codec].rgb if codec in CODECS else False,
+        rate=source_rate,
+    )
+    timecode, timecode_note = output_timecode(media.timecode, source_rate, output_rate)
+    notes = [track.describe(container) for track in plan_audio(container, media.audio)]
+    notes.append(color.describe() + (" (AVI cannot store them)" if container == "avi" else ""))
+    if timecode_note is not None:
+        notes.append(timecode_note)
+    return OutputTags(color, timecode, tuple(notes))
 
 
 def temporary_path_for(output: Path) -> Path:
-    """The hidden name an output is written under until it is complete."""
-    return output.with_name(f".{output.stem}.partial-{os.getpid()}{output.suffix}")
+    """The hidden name an output is written under until it is complete (this process's)."""
+    return partial_path_for(output)
 
 
 def _stream_arguments(
     container: str, audio: Sequence[StreamInfo], subtitles: Sequence[StreamInfo]
 ) -> list[str]:
-    args: list[str] = []
-    for n, stream in enumerate(audio):
-        args += ["-map", f"1:{stream.index}"]
-        if container in ("mp4", "mov") and stream.codec not in _MP4_AUDIO:
-            args += [f"-c:a:{n}", "aac", f"-b:a:{n}", "320k"]
-        else:
-            args += [f"-c:a:{n}", "copy"]
+    args = audio_arguments(plan_audio(container, audio))
     kept = 0
     for stream in subtitles:
         if container in ("mp4", "mov"):
@@ -187,6 +215,7 @@ class FrameWriter:
         sample_aspect: tuple[int, int] = (1, 1),
         queue_size: int = 4,
         native_pix_fmt: str | None = None,
+        timecode: str | None = None,
     ) -> None:
         self.output = Path(output)
         check_container(codec, self.output)
@@ -197,8 +226,10 @@ class FrameWriter:
         self.native_bytes = raw_frame_bytes(native_pix_fmt, width, height) if native_pix_fmt else 0
         self.temporary = temporary_path_for(self.output)
         self.frames_written = 0
-        color = color or output_color(None, None, height)
-        container = _CONTAINER_FORMATS.get(self.output.suffix.lower(), "matroska")
+        color = color or output_color(None, None, height, rgb=spec.rgb)
+        if spec.rgb and color.space != "gbr":  # RGB stored: tagged as RGB, full range, whatever asked
+            color = dataclasses.replace(color, space="gbr", range="pc")
+        container = container_of(self.output)
 
         filters = []
         if spec.even_size and (width % 2 or height % 2):
@@ -212,6 +243,7 @@ class FrameWriter:
         filters.append(f"format={out_pix}")
         # max=65535: the ratio exactly (128:117 stays 128:117, not the nearest with terms under 100)
         filters.append(f"setsar=sar={sample_aspect[0]}/{sample_aspect[1]}:max=65535")
+        filters.append(color.filter())  # all four tags on every frame: the encoders write them all
 
         command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
         in_pix = native_pix_fmt or ("rgb48le" if high_bit_depth else "rgb24")
@@ -230,14 +262,7 @@ class FrameWriter:
         command += ["-vf", ",".join(filters), "-c:v", spec.encoder, *spec.options]
         if spec.default_crf is not None:
             command += ["-crf", str(spec.default_crf if crf is None else crf)]
-        command += ["-color_primaries", color.primaries, "-color_trc", color.transfer]
-        command += ["-colorspace", "rgb" if spec.rgb else color.space]
-        if not spec.rgb:
-            command += ["-color_range", "tv"]
-        if container in ("mp4", "mov"):
-            command += ["-movflags", "+faststart"]
-            if codec == "h265":
-                command += ["-tag:v", "hvc1"]
+        command += _container_arguments(container, codec, timecode)
         command += ["-f", container, str(self.temporary)]
         self.command = command
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=max(1, queue_size))
@@ -246,6 +271,7 @@ class FrameWriter:
         self._write_error: BaseException | None = None
 
     def __enter__(self) -> FrameWriter:
+        remove_stale_work_files(self.output)
         try:
             self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as error:
@@ -317,6 +343,18 @@ class FrameWriter:
         os.replace(self.temporary, self.output)
 
 
+def _container_arguments(container: str, codec: str, timecode: str | None) -> list[str]:
+    """Muxer options: fast start and the HEVC tag for MP4/MOV, and the start timecode."""
+    args: list[str] = []
+    if container in ("mp4", "mov"):
+        args += ["-movflags", "+faststart"]
+        if codec == "h265":
+            args += ["-tag:v", "hvc1"]
+    if timecode is not None:
+        args += ["-timecode", timecode]  # a tmcd track in MOV/MP4, a TIMECODE tag in Matroska
+    return args
+
+
 def _concat_entry(path: Path) -> str:
     """One line of an FFmpeg concat list; a quote in the path is closed, escaped and reopened."""
     quoted = str(path.resolve()).replace("'", "'\\''")
@@ -331,14 +369,16 @@ def join_segments(
     audio: Sequence[StreamInfo] = (),
     subtitles: Sequence[StreamInfo] = (),
     start_offset: float = 0.0,
+    timecode: str | None = None,
 ) -> None:
     """Concatenate encoded segments without re-encoding, mux the source's audio and subtitles.
 
-    The result appears at ``output`` only when complete.
+    The result appears at ``output`` only when complete; ``timecode`` is its first frame's label.
     """
-    container = _CONTAINER_FORMATS.get(output.suffix.lower(), "matroska")
+    container = container_of(output)
+    remove_stale_work_files(output)
     temporary = temporary_path_for(output)
-    listing = output.with_name(f".{output.name}.segments-{os.getpid()}.txt")
+    listing = listing_path_for(output)
     listing.write_text("".join(_concat_entry(Path(part)) for part in parts))
     command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     if abs(start_offset) > 1e-9:
@@ -351,10 +391,7 @@ def join_segments(
     if with_source:
         command += _stream_arguments(container, audio, subtitles)
         command += ["-map_metadata", "1", "-map_chapters", "1"]
-    if container in ("mp4", "mov"):
-        command += ["-movflags", "+faststart"]
-        if codec == "h265":
-            command += ["-tag:v", "hvc1"]
+    command += _container_arguments(container, codec, timecode)
     command += ["-f", container, str(temporary)]
     try:
         result = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)

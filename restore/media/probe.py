@@ -18,6 +18,8 @@ __all__ = ["StreamInfo", "MediaInfo", "probe", "bit_depth_of", "split_top_level"
 _STREAM_RE = re.compile(r"^\s*Stream #0:(\d+)(?:\[[^\]]*\])?(?:\(([^)]*)\))?: (\w+): (.*)$")
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)(?:, start: (-?\d+(?:\.\d+)?))?")
 _ROTATION_RE = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
+# the start timecode: a MOV/MP4 tmcd track's, a video stream's or a Matroska TIMECODE tag
+_TIMECODE_RE = re.compile(r"^\s*timecode\s*:\s*(\d{1,2}:\d{2}:\d{2}[:;.,]\d{2,3})\s*$", re.I | re.M)
 _SIZE_RE = re.compile(r"^(\d+)x(\d+)")
 _SAR_RE = re.compile(r"SAR (\d+):(\d+)")
 _FFMPEG_NOISE = ("At least one output file must be specified",)
@@ -54,6 +56,8 @@ class MediaInfo:
     sample_aspect: tuple[int, int] = (1, 1)
     audio: tuple[StreamInfo, ...] = field(default=())
     subtitles: tuple[StreamInfo, ...] = field(default=())
+    field_order: str | None = None  # "progressive", "tff" or "bff" as tagged; None when untagged
+    timecode: str | None = None  # the start timecode (``01:02:03:04``, ``;`` for drop-frame); None without
 
 
 def split_top_level(text: str) -> list[str]:
@@ -98,13 +102,25 @@ def _parse_colour(paren: str) -> tuple[str | None, str | None, str | None, str |
                 space, primaries, transfer = fields
         elif item and item not in ("progressive", "top first", "bottom first", "top coded first (swapped)"):
             if not item.startswith(("top", "bottom")):
-                space = item
+                space = primaries = transfer = item  # FFmpeg names one value when all three are equal
     unknown = {"unknown", "reserved", "unspecified"}
 
     def known(value: str | None) -> str | None:
         return None if value in unknown else value
 
     return color_range, known(space), known(primaries), known(transfer)
+
+
+def _parse_field_order(paren: str) -> str | None:
+    """``tv, bt470bg, top first`` -> "tff"; "bff" for bottom first; "progressive"; None untagged."""
+    items = {part.strip() for part in paren.split(",")}
+    if "progressive" in items:
+        return "progressive"
+    if items & {"top first", "bottom coded first (swapped)"}:
+        return "tff"
+    if items & {"bottom first", "top coded first (swapped)"}:
+        return "bff"
+    return None
 
 
 def _describe_failure(path: Path, stderr: str) -> str:
@@ -155,6 +171,7 @@ def probe(path: str | Path) -> MediaInfo:
     pix_fmt = pix_part.split("(", 1)[0].strip()
     paren = pix_part.split("(", 1)[1].rsplit(")", 1)[0] if "(" in pix_part else ""
     color_range, space, primaries, transfer = _parse_colour(paren)
+    field_order = _parse_field_order(paren)
     width = height = 0
     for part in parts[2:]:
         if match := _SIZE_RE.match(part):
@@ -183,4 +200,6 @@ def probe(path: str | Path) -> MediaInfo:
         sample_aspect=sample_aspect,
         audio=tuple(s for s in streams if s.kind == "audio"),
         subtitles=tuple(s for s in streams if s.kind == "subtitle"),
+        field_order=field_order,
+        timecode=match.group(1) if (match := _TIMECODE_RE.search(report)) else None,
     )

@@ -23,6 +23,7 @@ import numpy as np
 from restore.errors import RestoreError
 from restore.media.ffmpeg import ffmpeg_exe
 from restore.media.probe import MediaInfo, probe
+from restore.media.sequence import SequenceInfo, ffmpeg_input
 
 __all__ = ["SourceTimeline", "scan_video", "snap_to_frame_grid", "THUMBNAIL_SIZE"]
 
@@ -52,6 +53,7 @@ class SourceTimeline:
     height: int
     pix_fmt: str
     frame_rate: Fraction | None
+    source_filter: str = ""  # FFmpeg filters before everything else (field analysis: IVTC, bwdif)
 
     @property
     def frame_count(self) -> int:
@@ -134,19 +136,23 @@ def scan_video(
     path: str | Path,
     progress: Callable[[int], None] | None = None,
     media: MediaInfo | None = None,
+    source_filter: str = "",
 ) -> SourceTimeline:
     """Decode ``path`` once at thumbnail size and return its :class:`SourceTimeline`.
 
     media: the file's probe result; a job passes the one it made (``restore.jobs.prepare``), so the
     file is probed once. Without it (a quick look from a script or test) the file is probed here.
+    source_filter: FFmpeg filters applied first (:mod:`restore.media.fields`); the timeline is then
+    that of the filtered frames (their count, timestamps and rate), and the decoder applies the same.
     """
     media = media or probe(path)
     width, height = THUMBNAIL_SIZE
     frame_bytes = width * height * 3
+    first = f"{source_filter}," if source_filter else ""
     command = [
         ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info",
-        "-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-vf", f"scale={width}:{height}:flags=area,showinfo",
+        *ffmpeg_input(media, path), "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-vf", f"{first}scale={width}:{height}:flags=area,showinfo",
         "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -202,6 +208,9 @@ def scan_video(
     if count == 0 or not frame_lines:
         detail = f" ({errors[-1]})" if errors else ""
         raise RestoreError(f"no video frame could be decoded from {path}{detail}")
+    if isinstance(media, SequenceInfo) and count < len(media.files):
+        detail = f" ({errors[-1]})" if errors else ""
+        raise RestoreError(f"cannot decode {media.files[count]}{detail}")
     count = min(count, len(frame_lines))
     frame_lines = frame_lines[:count]
     tb_num, tb_den, rate_num, rate_den = config[0] if config else (1, 1000, 0, 1)
@@ -213,6 +222,10 @@ def scan_video(
             timestamps[i] = timestamps[i - 1] + 1e-6
     frame_rate = Fraction(rate_num, rate_den) if rate_num > 0 and rate_den > 0 else None
     timestamps = snap_to_frame_grid(timestamps, frame_rate)
+    if isinstance(media, SequenceInfo) and count == len(media.numbers):  # a gap keeps its time
+        numbers = np.asarray(media.numbers, dtype=np.float64)
+        timestamps = (numbers - numbers[0]) / float(media.rate)
+        frame_rate = media.rate
     last_duration = float(frame_lines[-1][1] * time_base)
     if last_duration <= 0:
         if count > 1:
@@ -235,4 +248,5 @@ def scan_video(
         height=frame_height,
         pix_fmt=media.pix_fmt,
         frame_rate=frame_rate,
+        source_filter=source_filter,
     )

@@ -30,7 +30,20 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["PlannedFrame", "FramePlan", "plan_frames", "parse_frame_rate"]
+__all__ = [
+    "PlannedFrame",
+    "FramePlan",
+    "plan_frames",
+    "parse_frame_rate",
+    "source_frame_rate",
+    "STANDARD_RATES",
+]
+
+#: The rates a variable-frame-rate source's average is snapped to when within 1 %.
+STANDARD_RATES = tuple(
+    Fraction(n, d)
+    for n, d in ((24000, 1001), (24, 1), (25, 1), (30000, 1001), (30, 1), (50, 1), (60000, 1001), (60, 1))
+)
 
 PHASE_EPSILON = 1e-3  # phases closer than this to 0 or 1 are copies
 
@@ -255,3 +268,33 @@ def plan_frames(
 def expected_frame_count(duration: float, fps: Fraction) -> int:
     """Output frames for a source of ``duration`` seconds at ``fps``: ``round(duration * fps)``."""
     return max(1, math.floor(duration * float(fps) + 0.5))
+
+
+def source_frame_rate(
+    timestamps: np.ndarray, end_time: float, stream_rate: Fraction | None
+) -> tuple[Fraction, str | None]:
+    """The output rate when none is asked for, and a note when the source's rate is variable.
+
+    A source whose frame steps are (nine in ten or more) one period of its stream's nominal rate
+    keeps that rate. Otherwise (variable frame rate, or no nominal rate) the rate is the average,
+    frames over duration, snapped to the nearest of :data:`STANDARD_RATES` when within 1 %, never
+    the container's guess (``r_frame_rate``: often 120 or 1000 for a variable-rate MP4).
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if stream_rate is not None and stream_rate > 0 and ts.shape[0] > 1:
+        steps = np.diff(ts) * float(stream_rate)
+        if float(np.mean(np.abs(steps - 1.0) < 0.01)) >= 0.9:
+            return stream_rate, None
+    elif stream_rate is not None and stream_rate > 0:
+        return stream_rate, None
+    duration = float(end_time - ts[0]) if ts.shape[0] else 0.0
+    if duration <= 0:
+        return Fraction(25), "no usable timestamps: 25 fps assumed"
+    average = ts.shape[0] / duration
+    nearest = min(STANDARD_RATES, key=lambda rate: abs(float(rate) - average))
+    if abs(float(nearest) - average) <= 0.01 * float(nearest):
+        rate = nearest
+    else:
+        rate = Fraction(average).limit_denominator(1001)
+    shown = f"{float(rate):.3f}".rstrip("0").rstrip(".")
+    return rate, f"variable frame rate: average {average:.3f} fps → {shown} fps"
