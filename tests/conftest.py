@@ -148,6 +148,22 @@ def main_in_process(args: Sequence[str | Path]) -> tuple[int, str, str]:
     return result.returncode, result.stdout, result.stderr
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the selected notebook tests' kernels in the background (see ``tests/test_notebooks.py``)."""
+    if any(
+        item.module.__name__ == "tests.test_notebooks" for item in session.items if hasattr(item, "module")
+    ):
+        from tests import test_notebooks
+
+        test_notebooks.start_selected(session.items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    module = sys.modules.get("tests.test_notebooks")
+    if module is not None:
+        module.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _test_process_keeps_the_default_allocator() -> Iterator[None]:
     """Jobs run in this interpreter (:func:`run_restore_here`) leave glibc's allocator as it is.

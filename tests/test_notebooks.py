@@ -2,16 +2,18 @@
 
 Each notebook runs in a fresh kernel of its own (:mod:`tests.notebook_runner`), with the environment
 variables that point it at the shared data and keep it small. They are slow from their own work and
-kept whole, because the notebooks are documentation. The notebooks of the selected tests are started
-together when the first of these tests runs, two kernels at a time, the slowest first: the kernels are
-separate processes, so this changes nothing but the wall time (about 30 s -> 20 s on two cores).
+kept whole, because the notebooks are documentation. The kernels are separate processes, so they
+are started in the background as soon as the tests are collected (``pytest_collection_finish`` in
+``tests/conftest.py`` calls :func:`start_selected`), one at a time, slowest first, with one thread
+each: they use the CPU the rest of the suite leaves idle while it waits on FFmpeg, and their tests
+here only collect the results. This changes nothing but the wall time (about 25 s of waiting → 0–5 s).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
@@ -62,26 +64,44 @@ TESTED_BY = {
 Outcome = Future[NotebookRun] | BaseException
 
 
-@pytest.fixture(scope="module")
-def notebook_runs(request: pytest.FixtureRequest) -> Iterator[dict[str, Outcome]]:
-    """The selected notebooks, started at once on two workers: notebook -> its future run (or skip)."""
+_RUNS: dict[str, Outcome] = {}
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def start_selected(items: list[pytest.Item]) -> None:
+    """Start the notebooks of the selected tests of this module in the background (slowest first)."""
     module = sys.modules[__name__]
     selected = {
         TESTED_BY[item.originalname]
-        for item in request.session.items
+        for item in items
         if getattr(item, "module", None) is module and getattr(item, "originalname", None) in TESTED_BY
     }
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs: dict[str, Outcome] = {}
-        for name, environment in ENVIRONMENTS.items():
-            if name not in selected:
-                continue
-            try:
-                runs[name] = pool.submit(execute_notebook, name, **environment())
-            except pytest.skip.Exception as skip:
-                runs[name] = skip
-        yield runs
-        pool.shutdown(cancel_futures=True)
+    if not selected or _POOL:
+        return
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebook")
+    _POOL.append(pool)
+    for name, environment in ENVIRONMENTS.items():
+        if name not in selected:
+            continue
+        try:
+            variables = {**environment(), "OMP_NUM_THREADS": "1"}
+        except pytest.skip.Exception as skip:
+            _RUNS[name] = skip
+            continue
+        _RUNS[name] = pool.submit(execute_notebook, name, **variables)
+
+
+def stop() -> None:
+    """Cancel the notebooks not started yet and wait for the running one (at the session's end)."""
+    for pool in _POOL:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="module")
+def notebook_runs(request: pytest.FixtureRequest) -> dict[str, Outcome]:
+    """notebook -> its future run (or skip); started at collection, or here when run another way."""
+    start_selected(request.session.items)
+    return _RUNS
 
 
 def executed(runs: dict[str, Outcome], name: str) -> NotebookRun:
