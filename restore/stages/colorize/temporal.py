@@ -150,10 +150,10 @@ class StillSettings:
     """
 
     carry: float = 0.95
-    hold: float = 0.95
+    hold: float = 0.93
     lightness_sigma: float = 1.0
-    moved_sigma: float = 1.0
-    regain_margin: float = 0.2
+    moved_sigma: float = 2.0
+    regain_margin: float = 0.15
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.carry < 1.0 and 0.0 <= self.hold < 1.0):
