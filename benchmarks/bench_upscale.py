@@ -37,20 +37,22 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_engine(upscaler, frames: torch.Tensor, repeats: int) -> float:
-    """Median milliseconds per frame over ``repeats`` runs after one warm-up run."""
+def time_engine(
+    upscaler, frames: torch.Tensor, repeats: int, target: tuple[int, int] = TARGET
+) -> tuple[float, torch.Tensor]:
+    """Median milliseconds per frame over ``repeats`` runs after one warm-up run, and the output."""
     device = frames.device
     with torch.inference_mode():
-        upscaler.upscale(frames, TARGET)
+        output = upscaler.upscale(frames, target)
         timings = []
         for _ in range(repeats):
             _synchronise(device)
             start = time.perf_counter()
-            output = upscaler.upscale(frames, TARGET)
+            output = upscaler.upscale(frames, target)
             _synchronise(device)
             timings.append((time.perf_counter() - start) * 1000.0)
-    assert output.shape == (1, 3, *TARGET)
-    return sorted(timings)[len(timings) // 2]
+    assert output.shape == (1, 3, *target)
+    return sorted(timings)[len(timings) // 2], output
 
 
 REAL_MODEL = Path(__file__).resolve().parents[2] / "shared" / "data" / "models" / "realesr-animevideov3-x4"
@@ -74,16 +76,7 @@ def real_model_rows(device: torch.device, repeats: int, picture: Path | None) ->
         ("realesr-animevideov3 x4 (ncnn .param), 320x180 real frame", str(weights.with_suffix(".param"))),
     ):
         upscaler = create_upscaler(spec, device, tile=0)  # whole frame (weight-free engines ignore it)
-        with torch.inference_mode():
-            outputs[spec] = upscaler.upscale(image, target)
-            timings = []
-            for _ in range(repeats):
-                _synchronise(device)
-                start = time.perf_counter()
-                upscaler.upscale(image, target)
-                _synchronise(device)
-                timings.append((time.perf_counter() - start) * 1000.0)
-        milliseconds = sorted(timings)[len(timings) // 2]
+        milliseconds, outputs[spec] = time_engine(upscaler, image, repeats, target)
         rows.append((label, milliseconds))
         print(f"{label:32s} {milliseconds:10.1f} ms/frame  ({1000.0 / milliseconds:.2f} fps)", flush=True)
     if picture is not None:
@@ -146,7 +139,7 @@ def main() -> None:
         rows = []
         for label, spec, options, repeats in [] if args.skip_synthetic else cases:
             upscaler = create_upscaler(spec, device, **options)
-            milliseconds = time_engine(upscaler, frames, repeats)
+            milliseconds, _ = time_engine(upscaler, frames, repeats)
             rows.append((label, milliseconds))
             print(f"{label:32s} {milliseconds:10.1f} ms/frame  ({1000.0 / milliseconds:.2f} fps)", flush=True)
 

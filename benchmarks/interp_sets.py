@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from restore.evaluation.triplets import SPLIT, Triplet, triplets_of_clip  # noqa: E402
+from restore.evaluation.triplets import SPLIT, Triplet, resize_triplet, triplets_of_clip  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -44,9 +44,11 @@ def build_sets(cache: Path) -> dict[str, list[tuple[str, Triplet]]]:
     sets: dict[str, list[tuple[str, Triplet]]] = {"tune": [], "check": [], "720p": []}
     for clip, half in SPLIT.items():
         path = SHARED / "data" / "video" / clip
-        sets[half] += [(half, t) for t in triplets_of_clip(path, PER_CLIP)]
+        native = triplets_of_clip(path, PER_CLIP)
+        sets[half] += [(half, t) for t in native]
         if clip in SIZES_720P:
-            sets["720p"] += [(half, t) for t in triplets_of_clip(path, PER_CLIP, size=SIZES_720P[clip])]
+            size = SIZES_720P[clip]
+            sets["720p"] += [(half, t if size is None else resize_triplet(t, size)) for t in native]
     cache.mkdir(parents=True, exist_ok=True)
     file.write_bytes(pickle.dumps(sets))
     return sets

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from interp_sets import build_sets, shared_tool  # noqa: E402
 
 from dain.engines.classic.engine import FAST_SETTINGS, ClassicInterpolator, ClassicSettings  # noqa: E402
+from restore.media.frames import tensor_to_array, to_unit_float  # noqa: E402
 
 CACHE = Path(os.environ.get("INTERP_CACHE", "/tmp/interp_split"))
 
@@ -50,11 +51,8 @@ def variants() -> dict[str, object]:
 
 
 def to_tensor(frame: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(frame.transpose(2, 0, 1).copy()).float().div_(255.0)
-
-
-def to_u8(frame: torch.Tensor) -> np.ndarray:
-    return frame.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    """As ``classic_pair.py`` reads a frame: (H,W,3) uint8 -> (3,H,W) float32, x / 255."""
+    return torch.from_numpy(to_unit_float(np.ascontiguousarray(frame.transpose(2, 0, 1)), divide=True))
 
 
 def main() -> int:
@@ -74,7 +72,8 @@ def main() -> int:
         engine = ClassicInterpolator(settings=settings) if not callable(settings) else settings()
         start, scores, ssims = time.perf_counter(), [], []
         for _, t in rows:
-            out = to_u8(engine.interpolate(to_tensor(t.frames[0]), to_tensor(t.frames[2]), [0.5])[0])
+            out = engine.interpolate(to_tensor(t.frames[0]), to_tensor(t.frames[2]), [0.5])[0]
+            out = tensor_to_array(out, np.uint8)
             scores.append(scorer.psnr(out, t.frames[1]))
             ssims.append(scorer.ssim(out, t.frames[1]))
         delta = np.array(scores) - np.array(dis)

@@ -133,14 +133,13 @@ REGISTRY: dict[str, WeightSpec] = {DAIN_BEST.name: DAIN_BEST}
 def connect_timeout() -> float:
     """Seconds a source may take to answer: ``$RESTORE_CONNECT_TIMEOUT`` if set, else 15 (the default)."""
     text = os.environ.get(CONNECT_TIMEOUT_ENV, "")
-    try:
-        return float(text) if float(text) > 0 else CONNECT_TIMEOUT
-    except ValueError:
-        if text:
-            raise WeightsUnavailableError(
-                f"{CONNECT_TIMEOUT_ENV}: not a number of seconds: {text!r}"
-            ) from None
+    if not text:
         return CONNECT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        raise WeightsUnavailableError(f"{CONNECT_TIMEOUT_ENV}: not a number of seconds: {text!r}") from None
+    return value if value > 0 else CONNECT_TIMEOUT
 
 
 def cache_dir() -> Path:
@@ -261,7 +260,6 @@ def download(
         ) from error
 
     digest = hashlib.sha256()
-    done = offset
     with response:
         destination.parent.mkdir(parents=True, exist_ok=True)
         if offset and response.status == 206:

@@ -10,7 +10,6 @@ import hashlib
 import http.server
 import io
 import json
-import socket
 import threading
 
 import pytest
@@ -26,6 +25,7 @@ from dain.hub import (
     ensure_weights,
     resolve_dain_weights,
 )
+from tests import loopback
 
 
 class _Server:
@@ -102,10 +102,7 @@ def server(checkpoint_bytes):
 
 @pytest.fixture
 def closed_port_url() -> str:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/DAIN/best.pth"
+    return loopback.closed_port_url("/DAIN/best.pth")
 
 
 def test_official_url_and_cache_dir(monkeypatch, tmp_path):

@@ -30,6 +30,7 @@ __all__ = [
     "distinct_frames",
     "motion_of",
     "resize_to_cover",
+    "resize_triplet",
     "select_triplets",
     "triplets_of_clip",
 ]
@@ -90,12 +91,6 @@ def motion_of(frame0: np.ndarray, frame2: np.ndarray, max_side: int = 320) -> fl
     return float(np.median(np.hypot(flow[..., 0], flow[..., 1])) * frame0.shape[1] / grey0.shape[1])
 
 
-def _cut_inside(frames: Sequence[np.ndarray], differences: np.ndarray, k: int, ratio: float) -> bool:
-    """A cut between k and k+1 or k+1 and k+2: a frame difference ``ratio`` times the clip's median."""
-    median = float(np.median(differences)) + 1e-6
-    return bool(differences[k] > ratio * median or differences[k + 1] > ratio * median)
-
-
 def select_triplets(
     frames: Sequence[np.ndarray],
     per_clip: int,
@@ -116,7 +111,9 @@ def select_triplets(
             for a, b in zip(frames[:-1], frames[1:], strict=True)
         ]
     )
-    candidates = [k for k in range(len(frames) - 2) if not _cut_inside(frames, differences, k, cut_ratio)]
+    # a cut between k and k+1 or k+1 and k+2: a frame difference ``cut_ratio`` times the clip's median
+    cut = cut_ratio * (float(np.median(differences)) + 1e-6)
+    candidates = [k for k in range(len(frames) - 2) if not (differences[k] > cut or differences[k + 1] > cut)]
     motions = {k: motion_of(frames[k], frames[k + 2]) for k in candidates}
     if not motions:
         return []
@@ -151,12 +148,16 @@ def triplets_of_clip(
     :func:`resize_to_cover` (chosen on the native frames, so both sizes hold the same moments)."""
     path = Path(path)
     frames = distinct_frames(read_clip(path, 0, max_frames))
-    triplets = []
-    for k, motion in select_triplets(frames, per_clip):
-        chosen = frames[k : k + 3]
-        if size is not None:
-            factor = max(size[0] / chosen[0].shape[1], size[1] / chosen[0].shape[0])
-            chosen = [resize_to_cover(f, *size) for f in chosen]
-            motion *= factor
-        triplets.append(Triplet(path.name, k, motion, (chosen[0], chosen[1], chosen[2])))
-    return triplets
+    triplets = [
+        Triplet(path.name, k, motion, (frames[k], frames[k + 1], frames[k + 2]))
+        for k, motion in select_triplets(frames, per_clip)
+    ]
+    return triplets if size is None else [resize_triplet(t, size) for t in triplets]
+
+
+def resize_triplet(triplet: Triplet, size: tuple[int, int]) -> Triplet:
+    """The same moment made ``size`` = (width, height) with :func:`resize_to_cover`, its motion scaled."""
+    first = triplet.frames[0]
+    factor = max(size[0] / first.shape[1], size[1] / first.shape[0])
+    f0, f1, f2 = (resize_to_cover(f, *size) for f in triplet.frames)
+    return Triplet(triplet.clip, triplet.index, triplet.motion * factor, (f0, f1, f2))

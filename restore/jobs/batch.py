@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from restore.config import RestoreConfig, default_output_path
 from restore.errors import InputError, OutputError, RestoreError, UsageError, UserError
-from restore.jobs.segments import Segment, compare_output_record, journal_path_for
+from restore.jobs.segments import Journal, Segment, compare_output_record, journal_path_for
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -174,7 +174,6 @@ def render_film_segment(work: FilmWork, segment: Segment) -> tuple[str, ...] | T
     """
     from restore.jobs.memory import pin_large_allocations_to_mmap
     from restore.jobs.resumable import render_segment
-    from restore.jobs.segments import Journal
 
     try:
         pin_large_allocations_to_mmap()
@@ -191,7 +190,7 @@ def join_film(work: FilmWork, started: float, *segments: tuple[str, ...] | TaskF
     """
     from restore.jobs.resumable import join_journal
     from restore.jobs.run import job_output_tags
-    from restore.jobs.segments import Journal, write_output_record
+    from restore.jobs.segments import write_output_record
 
     job = work.job
     source, output = str(job.config.input), str(job.config.output)
@@ -234,14 +233,12 @@ def _already_done(config: RestoreConfig, started: float) -> BatchItem | None:
     state = compare_output_record(config)
     if state.status == "missing" or (state.status == "different" and config.overwrite):
         return None
+    journal = journal_path_for(config.output)
     if state.status == "different":
-        if journal_path_for(config.output).exists():
+        if journal.exists():
             return None  # killed between the output's rename and its record: the journal finishes it
         message = f"{config.output} exists and {state.reason}; pass --overwrite to replace it"
         return _failed_item(str(config.input), started, TaskFailure(message))
-    from restore.jobs.segments import Journal
-
-    journal = journal_path_for(config.output)
     if journal.exists():  # done, killed before tidying: only the tidying was left
         Journal(path=journal, fingerprint={}, segments=[]).remove()
     record = state.record or {}

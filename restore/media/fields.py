@@ -144,13 +144,12 @@ class FieldDecision:
         if self.action == "none":
             what = "progressive" if self.kind == "progressive" else f"{self.kind} {self.order or ''}".strip()
             return f"{what}, left as it is{how}"
-        source = f"{float(source_rate):.3f}".rstrip("0").rstrip(".") if source_rate else "?"
+        order = self.order.upper() if self.order else ""
         if self.action == "ivtc":
             done = "IVTC" if self.pulldown == "3:2" else "field matching"
-            order = self.order.upper() if self.order else ""
             return f"telecined {self.pulldown} ({order}) → {rate} ({done}){how}"
+        source = f"{float(source_rate):.3f}".rstrip("0").rstrip(".") if source_rate else "?"
         done = "bwdif, field rate" if self.action == "bob" else "bwdif, frame rate"
-        order = self.order.upper() if self.order else ""
         return f"interlaced {order} {source}i → {rate} ({done}){how}"
 
 

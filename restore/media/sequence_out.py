@@ -52,7 +52,7 @@ def _name_pattern(output: Path) -> re.Pattern[str]:
 
 def existing_frames(output: Path) -> list[Path]:
     """Files already in the output folder that the pattern would name."""
-    folder = output.parent if str(output.parent) else Path(".")
+    folder = output.parent
     if not folder.is_dir():
         return []
     pattern = _name_pattern(output)
@@ -62,7 +62,7 @@ def existing_frames(output: Path) -> list[Path]:
 def check_sequence_output(output: Path, overwrite: bool, input_folder: Path | None = None) -> None:
     """Refuse an output pattern whose folder is missing or is ``input_folder`` (an image-sequence
     input's), or whose frames exist (without ``--overwrite``)."""
-    folder = output.parent if str(output.parent) else Path(".")
+    folder = output.parent
     if not folder.is_dir():
         raise OutputError(f"output folder does not exist: {folder}")
     if input_folder is not None and folder.resolve() == input_folder.resolve():
@@ -200,10 +200,9 @@ def join_segments_as_sequence(
     parts: Sequence[Path], output: Path, high_bit_depth: bool, overwrite: bool = False
 ) -> int:
     """Decode a segmented job's lossless FFV1 segments into the output frames; returns the frame count."""
-    hidden = _hidden_folder(output)
     listing = output.with_name(f".restore-segments-{os.getpid()}.txt")
     listing.write_text("".join(_concat_entry(Path(part)) for part in parts))
-    _new_hidden_folder(output)
+    hidden = _new_hidden_folder(output)
     command = [
         ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0", "-fps_mode", "passthrough",

@@ -281,12 +281,10 @@ def source_frame_rate(
     the container's guess (``r_frame_rate``: often 120 or 1000 for a variable-rate MP4).
     """
     ts = np.asarray(timestamps, dtype=np.float64)
-    if stream_rate is not None and stream_rate > 0 and ts.shape[0] > 1:
+    if stream_rate is not None and stream_rate > 0:
         steps = np.diff(ts) * float(stream_rate)
-        if float(np.mean(np.abs(steps - 1.0) < 0.01)) >= 0.9:
+        if steps.size == 0 or float(np.mean(np.abs(steps - 1.0) < 0.01)) >= 0.9:
             return stream_rate, None
-    elif stream_rate is not None and stream_rate > 0:
-        return stream_rate, None
     duration = float(end_time - ts[0]) if ts.shape[0] else 0.0
     if duration <= 0:
         return Fraction(25), "no usable timestamps: 25 fps assumed"

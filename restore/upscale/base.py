@@ -24,6 +24,7 @@ __all__ = [
     "UPSCALERS",
     "available_upscalers",
     "create_upscaler",
+    "model_file_factory",
     "resolve_model_path",
 ]
 
@@ -62,6 +63,14 @@ MODEL_FILE_FACTORIES: dict[str, str] = {
 _SPANDREL_FACTORY = "restore.upscale.model_file:ModelUpscaler"
 
 
+def model_file_factory(path: Path) -> type:
+    """The upscaler class for a model file of ``path``'s format (its suffix), called as
+    ``factory(path, device=..., **options)``; its ``load_descriptor(path)`` loads the model alone."""
+    target = MODEL_FILE_FACTORIES.get(path.suffix.lower(), _SPANDREL_FACTORY)
+    module_name, _, factory_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), factory_name)
+
+
 def available_upscalers() -> list[str]:
     """Names of the registered upscaling engines, sorted (model files are accepted besides these)."""
     return sorted(UPSCALERS.names())
@@ -96,10 +105,7 @@ def _create_single(element: str, device: torch.device, options: dict[str, object
     if key in UPSCALERS:
         return UPSCALERS.create(key, device=device, **options)
     path = resolve_model_path(element)
-    target = MODEL_FILE_FACTORIES.get(path.suffix.lower(), _SPANDREL_FACTORY)
-    module_name, _, factory_name = target.partition(":")
-    factory = getattr(importlib.import_module(module_name), factory_name)
-    return factory(path, device=device, **options)
+    return model_file_factory(path)(path, device=device, **options)
 
 
 def create_upscaler(spec: str, device: torch.device | str = "cpu", **options: object) -> Upscaler:

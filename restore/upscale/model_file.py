@@ -8,7 +8,6 @@ outputs cropped automatically), whether tiling is allowed, and fp16/bf16 support
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 from dataclasses import dataclass
@@ -88,14 +87,9 @@ class ModelInfo:
 def describe_model(path: str | Path) -> ModelInfo:
     """Load ``path`` (safely) with the loader of its format and summarise it; ``ValueError`` as
     :func:`load_model_descriptor` (or the format's own loader, e.g. ncnn ``.param``)."""
-    from restore.upscale.base import MODEL_FILE_FACTORIES
+    from restore.upscale.base import model_file_factory
 
-    loader = load_model_descriptor
-    target = MODEL_FILE_FACTORIES.get(Path(path).suffix.lower())
-    if target is not None:
-        module_name, _, factory_name = target.partition(":")
-        loader = getattr(importlib.import_module(module_name), factory_name).load_descriptor
-    descriptor = loader(path)
+    descriptor = model_file_factory(Path(path)).load_descriptor(path)
     requirements = descriptor.size_requirements
     return ModelInfo(
         path=Path(path),

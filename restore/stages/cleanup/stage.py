@@ -16,12 +16,7 @@ import cv2
 import numpy as np
 
 from dain.flow import compose_flows, lands_inside, upsample_flow, warp
-from restore.media.frames import (
-    array_to_tensor,
-    float_array_to_tensor,
-    tensor_to_array,
-    tensor_to_float_array,
-)
+from restore.media.frames import float_array_to_tensor, tensor_to_float_array
 from restore.stages import SourceFrame
 from restore.stages.cleanup import deflicker as flicker
 from restore.stages.cleanup.denoise import estimate_noise, temporal_denoise
@@ -404,16 +399,10 @@ def clean_frames(
     Returns the cleaned frames with the input's dtype (converted to unit floats once on the way in
     and rounded once on the way out, as in a job).
     """
-    import torch
-
     images = list(frames)
     if not images:
         return []
-    dtype = images[0].dtype
     starts = set(shot_starts) | {0}
     stage = CleanupStage(settings)
-    source = (
-        SourceFrame(i, array_to_tensor(image, torch.device("cpu")), i in starts)
-        for i, image in enumerate(images)
-    )
-    return [tensor_to_array(frame.image, dtype) for frame in stage.process(source)]
+    source = (SourceFrame.from_array(i, image, i in starts) for i, image in enumerate(images))
+    return [frame.to_array(images[0].dtype) for frame in stage.process(source)]

@@ -71,7 +71,6 @@ class NcnnGraph(nn.Module):
         self,
         name: str,
         layers: list[nn.Module],
-        names: list[str],
         wiring: list[tuple[tuple[int, ...], tuple[int, ...]]],
         input_blob: int,
         output_blob: int,
@@ -80,7 +79,6 @@ class NcnnGraph(nn.Module):
         super().__init__()
         self.name = name
         self.layers = nn.ModuleList(layers)
-        self.layer_names = names
         self.wiring = wiring
         self.input_blob = input_blob
         self.output_blob = output_blob
@@ -159,5 +157,4 @@ def build_graph(graph: ParamGraph, reader: WeightReader) -> NcnnGraph:
     outputs = sorted(produced - consumed)
     if len(outputs) != 1:
         raise NcnnModelError(f"{graph.name}: an image model has one output blob, this one has {len(outputs)}")
-    names = [spec.name for spec in graph.layers]
-    return NcnnGraph(graph.name, layers, names, wiring, input_blob, outputs[0], input_channels)
+    return NcnnGraph(graph.name, layers, wiring, input_blob, outputs[0], input_channels)
