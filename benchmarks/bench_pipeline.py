@@ -5,8 +5,11 @@
 2. Memory: peak RSS of the whole process tree (Python + FFmpeg) for a 60 s against a 10 s
    720p clip, converted from 25 to 50 fps with ``--interp blend`` (every other frame synthesised).
 3. Decode throughput of the readers we compared, on the same 720p and 1080p clips.
+4. The headline job (issue 18, ``--only headline``): 720p24 -> 4K60 (``--scale 3``) and 480p24 -> 4K
+   (``--scale 4``), ours against FFmpeg's own chain, with the ratio and peak RSS of each process
+   tree; ``--only profile``: where our time goes, stage by stage (see ``headline.py``).
 
-Usage: python benchmarks/bench_pipeline.py [--work DIR] [--skip-memory]
+Usage: python benchmarks/bench_pipeline.py [--work DIR] [--skip-memory] [--only ...]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 
 from _util import SHARED_VIDEO, looped_clip, run_measured
+from headline import HEADLINE_CLIPS, compare_headline, headline_clip, profile_headline
 
 from restore.media.ffmpeg import ffmpeg_exe
 
@@ -144,16 +148,58 @@ def bench_decoders(work: Path) -> list[str]:
     return rows
 
 
+def bench_headline(work: Path, repeats: int) -> list[str]:
+    rows = []
+    for label, (size, scale, out_size) in HEADLINE_CLIPS.items():
+        clip = headline_clip(SHARED_VIDEO / "bigbuckbunny.mp4", size, work)
+        result = compare_headline(clip, scale, out_size, work, repeats)
+        ours, peer = result["ours"], result["peer"]
+        rows.append(
+            f"| {label} (2 s, 120 frames, --scale {scale}) | ffmpeg minterpolate + lanczos + x264 "
+            f"{peer:.1f} s, {result['peaks']['peer'] / 1024:.0f} MiB | restore {ours:.1f} s, "
+            f"{result['peaks']['ours'] / 1024:.0f} MiB | **{ours / peer:.2f}** (target ≤ 1.0) |"
+        )
+    return rows
+
+
+def bench_profile(work: Path) -> list[str]:
+    size, scale, _ = HEADLINE_CLIPS["720p24 -> 4K60"]
+    clip = headline_clip(SHARED_VIDEO / "bigbuckbunny.mp4", size, work)
+    rows = []
+    for stage, seconds, calls in profile_headline(clip, scale, work / "profiled.mp4"):
+        rows.append(f"| {stage} | {seconds:.2f} s | {calls or ''} |")
+    return rows
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as loadavg:
+        return " ".join(loadavg.read().split()[:3])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--only", choices=["overhead", "memory", "decode"], default=None)
+    parser.add_argument(
+        "--only", choices=["overhead", "memory", "decode", "headline", "profile"], default=None
+    )
+    parser.add_argument("--repeats", type=int, default=2, help="headline: runs of each, best kept")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
     work.mkdir(parents=True, exist_ok=True)
+    print(f"load average before: {_load()}")
+    if args.only == "profile":
+        print("| stage (main thread; nested: the source frames include their conversion) | seconds | calls |")
+        print("|---|---|---|")
+        for row in bench_profile(work):
+            print(row, flush=True)
+        print(f"load average after: {_load()}")
+        return
     print("| what | peer | ours | ratio |")
     print("|---|---|---|---|")
+    if args.only in (None, "headline"):
+        for row in bench_headline(work, args.repeats):
+            print(row, flush=True)
     if args.only in (None, "overhead"):
         for row in bench_overhead(work):
             print(row, flush=True)
@@ -166,6 +212,7 @@ def main() -> None:
         print("|---|---|---|---|")
         for row in bench_decoders(work):
             print(row, flush=True)
+    print(f"load average after: {_load()}")
 
 
 if __name__ == "__main__":

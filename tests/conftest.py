@@ -173,13 +173,18 @@ def _test_process_keeps_the_default_allocator() -> Iterator[None]:
     test's large arrays page-fault afresh (about 10 % more time, measured on the cleanup tests). What
     a job makes does not depend on the allocator; jobs in their own interpreter (:func:`run_restore`)
     still pin, and ``tests/test_jobs_memory.py`` checks the pinning itself in a fresh process.
+    The same goes for the thread pools a job entry sizes (:mod:`restore.jobs.threads`): the test
+    process keeps PyTorch's and OpenCV's defaults.
     """
     import restore.jobs
     import restore.jobs.memory
+    import restore.jobs.threads
 
     with pytest.MonkeyPatch.context() as patch:
         for module in (restore.jobs, restore.jobs.memory):
             patch.setattr(module, "pin_large_allocations_to_mmap", lambda threshold=1 << 20: False)
+        for module in (restore.jobs, restore.jobs.threads):
+            patch.setattr(module, "share_cores_with_codecs", lambda: 0)
         yield
 
 

@@ -15,6 +15,7 @@ from restore.jobs.memory import pin_large_allocations_to_mmap
 from restore.jobs.prepare import PreparedJob, ProgressCallback, check_job, prepare_job
 from restore.jobs.resumable import run_resumable
 from restore.jobs.run import JobReport, render_job
+from restore.jobs.threads import share_cores_with_codecs
 
 __all__ = ["JobReport", "PreparedJob", "check_job", "prepare_job", "run_job", "wants_segments"]
 
@@ -33,6 +34,7 @@ def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> Jo
     made in segments so that a later ``resume`` can pick it up.
     """
     pin_large_allocations_to_mmap()
+    share_cores_with_codecs()
     if wants_segments(job):
         return run_resumable(job, on_progress)
     return render_job(job, on_progress)

@@ -169,14 +169,17 @@ def _with_engines(job: PreparedJob) -> PreparedJob:
 def render_film_segment(work: FilmWork, segment: Segment) -> tuple[str, ...] | TaskFailure:
     """Task: one segment of one film (engines built once per worker and film); returns its stage lines.
 
-    This is the job entry of a worker process, so it sets the process-wide allocator once here
-    (idempotent, see :mod:`restore.jobs.memory`), as :func:`restore.jobs.run_job` does for one film.
+    This is the job entry of a worker process, so it sets the process-wide allocator and thread
+    pools once here (idempotent, see :mod:`restore.jobs.memory` and :mod:`restore.jobs.threads`), as
+    :func:`restore.jobs.run_job` does for one film.
     """
     from restore.jobs.memory import pin_large_allocations_to_mmap
     from restore.jobs.resumable import render_segment
+    from restore.jobs.threads import share_cores_with_codecs
 
     try:
         pin_large_allocations_to_mmap()
+        share_cores_with_codecs()
         report = render_segment(_with_engines(work.job), Journal.load(work.journal), segment)
     except Exception as error:  # noqa: BLE001 - returned, so Dask neither retries nor logs it
         return TaskFailure.of(error)

@@ -107,6 +107,27 @@ def _native_passthrough(job: PreparedJob) -> str | None:
     return None
 
 
+def _resize_in_encoder(job: PreparedJob) -> bool:
+    """Whether the job's resize is a plain Lanczos-3 that the encoder's swscale does instead.
+
+    Then the frames travel to the encoder at the source's size and one swscale pass resizes them and
+    converts them to YUV there: no output-size frame exists in this process (at 4K that saves a
+    float32 resize, a rounding and a transpose of 100 MB per frame, and 9/10 of the pipe), and the
+    pictures differ from the PyTorch resize by rounding only (58 dB between the two, see
+    ``benchmarks/RESULTS.md``). Not for picture-filling geometry (borders, crops), image-sequence
+    output or another upscaler.
+    """
+    from restore.upscale.lanczos import LanczosUpscaler
+
+    geometry = job.geometry
+    return (
+        isinstance(job.upscaler, LanczosUpscaler)
+        and geometry.inner == geometry.canvas
+        and geometry.offset == (0, 0)
+        and not is_sequence_output(job.config.output)
+    )
+
+
 def job_output_tags(job: PreparedJob) -> OutputTags:
     """The colour tags, start timecode and stream summary of ``job``'s output (whole or joined).
 
@@ -152,6 +173,7 @@ def render_job(
     canvas_w, canvas_h = geometry.canvas
     tags = job_output_tags(job)
     native = _native_passthrough(job)
+    resize_in_encoder = _resize_in_encoder(job)
 
     reader = open_reader(config.input, media, timeline, native=native is not None, first_frame=first_frame)
     to_frames = is_sequence_output(config.output)  # image files; a segment of them is lossless FFV1
@@ -175,13 +197,19 @@ def render_job(
             start_offset=0.0 if segment else plan.start_time,
             sample_aspect=geometry.sample_aspect,
             native_pix_fmt=native,
+            frame_size=(timeline.width, timeline.height) if resize_in_encoder else None,
         )
     with reader, writer:
         if job.copies_only:  # frames go from decoder to encoder untouched
             done = _copy_frames(plan, _SourceWindow(iter(reader), first_frame), writer, on_progress)
         else:
             done = _process_frames(
-                job, plan, _unit_float_frames(job, iter(reader), first_frame), writer, on_progress
+                job,
+                plan,
+                _unit_float_frames(job, iter(reader), first_frame),
+                writer,
+                on_progress,
+                upscaler=None if resize_in_encoder else job.upscaler,
             )
     return JobReport(
         output=output or config.output,
@@ -234,13 +262,16 @@ def _process_frames(
     window: _SourceWindow[torch.Tensor],
     writer: FrameWriter | SequenceWriter,
     on_progress: ProgressCallback | None,
+    upscaler: Upscaler | None,
 ) -> int:
-    """Interpolate, upscale and place every planned frame, pair by pair."""
+    """Interpolate, upscale (with ``upscaler``; none: the writer takes source-size frames) and place
+    every planned frame, pair by pair."""
     import torch
 
     from restore.media.frames import place_on_canvas
 
-    geometry, interpolator, upscaler = job.geometry, job.interpolator, job.upscaler
+    geometry, interpolator = job.geometry, job.interpolator
+    placed = upscaler is not None or geometry.resizes  # else the frames are final or the writer resizes
     out_dtype = np.dtype(np.uint16) if job.media.bit_depth > 8 else np.dtype(np.uint8)
     done = 0
     with torch.inference_mode():
@@ -256,7 +287,9 @@ def _process_frames(
                     interpolator.interpolate(first, second, phases), upscaler, geometry, out_dtype
                 )
             for picture in pictures:
-                writer.write(place_on_canvas(picture, geometry.canvas, geometry.offset))
+                if placed:
+                    picture = place_on_canvas(picture, geometry.canvas, geometry.offset)
+                writer.write(picture)
                 done += 1
                 if on_progress is not None:
                     on_progress(done, len(plan))

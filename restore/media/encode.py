@@ -195,7 +195,9 @@ class FrameWriter:
     """Encode (H, W, 3) uint8/uint16 RGB frames to ``output`` atomically.
 
     ``with FrameWriter(...) as writer: writer.write(frame)``; the file appears at
-    ``output`` only when the block ends without an exception.
+    ``output`` only when the block ends without an exception. With ``frame_size`` (w, h) different
+    from (width, height) the frames are written at that size and the encoder's swscale resizes them
+    with Lanczos-3 (``SWS_FLAGS``), in the same pass as the conversion to YUV where it can.
     """
 
     def __init__(
@@ -216,10 +218,16 @@ class FrameWriter:
         queue_size: int = 4,
         native_pix_fmt: str | None = None,
         timecode: str | None = None,
+        frame_size: tuple[int, int] | None = None,
     ) -> None:
         self.output = Path(output)
         check_container(codec, self.output)
         spec = CODECS[codec]
+        # frames arrive at frame_size (w, h) and are resized to width x height by swscale's Lanczos
+        self.frame_width, self.frame_height = frame_size or (width, height)
+        resize = (self.frame_width, self.frame_height) != (width, height)
+        if resize and native_pix_fmt is not None:
+            raise ValueError("native (YUV) frames go to the encoder at the output size")
         self.width, self.height = width, height
         self.dtype = np.dtype(np.uint16) if high_bit_depth else np.dtype(np.uint8)
         self.native_pix_fmt = native_pix_fmt
@@ -232,14 +240,21 @@ class FrameWriter:
         container = container_of(self.output)
 
         filters = []
-        if spec.even_size and (width % 2 or height % 2):
+        padded = spec.even_size and bool(width % 2 or height % 2)
+        converted = not spec.rgb and native_pix_fmt is None
+        if resize and (padded or not converted):  # resized in RGB, then padded and converted
+            filters.append(f"scale={width}:{height}:flags={SWS_FLAGS}")
+        if padded:
             # 4:2:0 / 4:2:2 need even sizes: extend by one row/column, replicating the edge
             pad_w, pad_h = width + width % 2, height + height % 2
             filters.append(f"pad={pad_w}:{pad_h}:0:0")
             filters.append(f"fillborders=right={pad_w - width}:bottom={pad_h - height}:mode=smear")
         out_pix = spec.high_pix_fmt if high_bit_depth else spec.pix_fmt
-        if not spec.rgb and native_pix_fmt is None:
-            filters.append(f"scale=out_color_matrix={color.matrix}:out_range=tv:flags={SWS_FLAGS}")
+        if converted:
+            # with a resize and nothing in between, one swscale pass resizes and converts: it turns
+            # the RGB into YUV at the frames' size and resamples the planes (4:2:0 chroma at half size)
+            size = f"{width}:{height}:" if resize and not padded else ""
+            filters.append(f"scale={size}out_color_matrix={color.matrix}:out_range=tv:flags={SWS_FLAGS}")
         filters.append(f"format={out_pix}")
         # max=65535: the ratio exactly (128:117 stays 128:117, not the nearest with terms under 100)
         filters.append(f"setsar=sar={sample_aspect[0]}/{sample_aspect[1]}:max=65535")
@@ -248,7 +263,8 @@ class FrameWriter:
         command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
         in_pix = native_pix_fmt or ("rgb48le" if high_bit_depth else "rgb24")
         command += ["-f", "rawvideo", "-pix_fmt", in_pix]
-        command += ["-s", f"{width}x{height}", "-framerate", f"{fps.numerator}/{fps.denominator}"]
+        command += ["-s", f"{self.frame_width}x{self.frame_height}"]
+        command += ["-framerate", f"{fps.numerator}/{fps.denominator}"]
         if abs(start_offset) > 1e-9:
             command += ["-itsoffset", f"{start_offset:.6f}"]
         command += ["-i", "pipe:"]
@@ -299,8 +315,8 @@ class FrameWriter:
         if self.native_pix_fmt is not None:
             if frame.shape != (self.native_bytes,) or frame.dtype != np.uint8:
                 raise ValueError(f"frame: expected {self.native_bytes} bytes of {self.native_pix_fmt}")
-        elif frame.shape != (self.height, self.width, 3) or frame.dtype != self.dtype:
-            expected = f"({self.height}, {self.width}, 3) {self.dtype}"
+        elif frame.shape != (self.frame_height, self.frame_width, 3) or frame.dtype != self.dtype:
+            expected = f"({self.frame_height}, {self.frame_width}, 3) {self.dtype}"
             raise ValueError(f"frame: expected {expected}, got {frame.shape} {frame.dtype}")
         if self._write_error is not None:
             raise RestoreError(f"the encoder stopped: {self._encoder_message()}")
