@@ -3,7 +3,7 @@
 
   .venv/bin/python benchmarks/bench_fields.py [--skip-jobs]
 
-1. Cost: the analysis (``restore.media.fields.analyse_fields``) timed on progressive real clips,
+1. Cost: the analysis (``restore.media.field_sections.analyse_fields``) timed on progressive real clips,
    next to the whole job it precedes (``restore CLIP --fps 50`` with the default classic engine,
    and a copy-only ``--codec ffv1`` job), each run in a fresh interpreter.
 2. Overhead inside the job (where the analysis runs beside the scan): copy-only jobs, the worst
@@ -11,6 +11,10 @@
 3. Quality: a DVD-like NTSC source (bedroom.mp4 frames as 23.976p film at 720x480, telecined 3:2,
    MPEG-2) and a PAL one (50p interlaced to 25i), restored with the default ``--deinterlace auto``:
    PSNR against the film's / the 50p frames and the combing metric, next to the frames as stored.
+4. Sections (``--only-sections``): the cost of the first look on a long progressive film (a window
+   every 30 s), and a DVD-sized mixed film (bedroom.mp4 as 23.976p film telecined 3:2, then
+   bikes.mp4 at 59.94p interlaced to 29.97i, MPEG-2 at 8 Mb/s): the sections found, the boundary
+   against the true one, and each section's decoded frames against its own progressive frames.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _util import SHARED_VIDEO, ffmpeg
+from _util import SHARED_VIDEO, ffmpeg, looped_clip
 
 from restore.evaluation.cleanup import psnr
 from restore.evaluation.combing import clip_combed_share
 from restore.media.decode import open_reader
-from restore.media.fields import analyse_fields
+from restore.media.field_sections import analyse_fields
+from restore.media.fields import stream_rate, window_starts
 from restore.media.probe import probe
 from restore.media.scan import scan_video
 
@@ -147,14 +152,63 @@ def quality(folder: Path) -> None:
         )
 
 
+def sections(folder: Path) -> None:
+    """The first look on a long progressive film, and a DVD-sized mixed film section by section."""
+    long_film = looped_clip(SHARED_VIDEO / "bikes.mp4", 300, folder / "bikes300.mp4")
+    seconds, kind = analysis_seconds(long_film, repeats=3)
+    windows = len(window_starts(probe(long_film)))
+    total = job_seconds(long_film, "-o", folder / "bikes300.mkv", "--codec", "ffv1")
+    print("| film | windows | analysis s | decision | copy-only job s | analysis share |")
+    print("|---|---|---|---|---|---|")
+    print(f"| bikes.mp4 looped to 300 s | {windows} | {seconds:.2f} | {kind} | {total:.1f} | "
+          f"{100 * seconds / total:.1f} % |", flush=True)  # fmt: skip
+    film, p60, vob = folder / "mfilm.mkv", folder / "mp60.mkv", folder / "mixed.vob"
+    ffmpeg("-r", "24000/1001", "-i", str(SHARED_VIDEO / "bedroom.mp4"), "-frames:v", "120",
+           "-vf", "scale=720:480,setsar=8/9", "-c:v", "ffv1", str(film))  # fmt: skip
+    ffmpeg("-r", "60000/1001", "-i", str(SHARED_VIDEO / "bikes.mp4"), "-frames:v", "180",
+           "-vf", "scale=720:480,setsar=8/9", "-c:v", "ffv1", str(p60))  # fmt: skip
+    ffmpeg("-i", str(film), "-i", str(p60), "-filter_complex",
+           "[0:v]telecine=first_field=top:pattern=23,setfield=tff[a];"
+           "[1:v]interlace=scan=tff:lowpass=off,setfield=tff[b];[a][b]concat=n=2:v=1,setfield=tff[v]",
+           "-map", "[v]", "-c:v", "mpeg2video", "-b:v", "8M", "-maxrate", "9M", "-bufsize", "1835k",
+           "-flags", "+ilme+ildct", "-r", "30000/1001", str(vob))  # fmt: skip
+    media = probe(vob)
+    started = time.perf_counter()
+    decision = analyse_fields(media)
+    seconds = time.perf_counter() - started
+    print()
+    print(f"mixed film, 150 + 90 frames of 29.97i, true boundary at frame 150 ({150 * 1001 / 30000:.3f} s); "
+          f"analysis {seconds:.2f} s:")  # fmt: skip
+    print(f"  fields: {decision.describe(stream_rate(media), None)}")
+    if not decision.sections:
+        return
+    boundary = decision.sections[1].start
+    print(f"  boundary found at {boundary:.4f} s: frame {boundary * 30000 / 1001:.2f}")
+    timeline = scan_video(vob, media=media, source_filter=decision.filter)
+    with open_reader(vob, media, timeline) as reader:
+        frames = [frame.copy() for frame in reader]
+    truth = decode(film) + decode(p60)
+    count = len(decode(film))
+    for label, mine, theirs in (("telecined → IVTC", frames[:count], truth[:count]),
+                                ("interlaced → bwdif", frames[count:], truth[count:])):  # fmt: skip
+        scores = [psnr(a, b) for a, b in zip(mine, theirs, strict=False)]
+        print(f"  {label}: {len(mine)} frames (truth {len(theirs)}), PSNR {np.mean(scores):.2f} / "
+              f"{min(scores):.2f} dB, combing {clip_combed_share(mine):.3f} "
+              f"(truth {clip_combed_share(theirs):.3f})")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-jobs", action="store_true", help="time the analysis only")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--only-overhead", action="store_true")
+    parser.add_argument("--only-sections", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.only_sections:
+            sections(folder)
+            return
         if args.only_overhead:
             overhead(folder)
             return

@@ -16,7 +16,9 @@ import pytest
 
 from restore.evaluation.cleanup import psnr
 from restore.evaluation.combing import clip_combed_share, combed_share
-from restore.media.fields import FieldStats, decide_fields, parse_idet_report
+from restore.media.decode import open_reader
+from restore.media.field_sections import change_point, parse_frame_flags, sections_filter
+from restore.media.fields import FieldDecision, FieldSection, FieldStats, decide_fields, parse_idet_report
 from restore.media.probe import probe
 from restore.media.scan import scan_video
 from tests.conftest import audio_duration, decode_all, ffmpeg, main_in_process, shared_file
@@ -91,6 +93,9 @@ def test_the_shots_pass_sees_the_film_frames(sources, tmp_path):
     telecined = prepare_job(RestoreConfig(input=sources["ntsc"], output=tmp_path / "a.mp4"))
     film = prepare_job(RestoreConfig(input=sources["film"], output=tmp_path / "b.mp4"))
     assert telecined.fields is not None and telecined.fields.action == "ivtc"
+    assert telecined.fields.sections == () and telecined.fields.filter == (  # one kind: one chain, as before
+        "fieldmatch=order=tff:combmatch=full,bwdif=mode=send_frame:parity=tff:deint=interlaced,decimate=cycle=5"
+    )
     assert telecined.shots.cuts == film.shots.cuts
     assert int(telecined.shots.repeats.sum()) == int(film.shots.repeats.sum())
     assert telecined.plan.interpolated_count == 0 and telecined.plan.fps == Fraction(24000, 1001)
@@ -197,3 +202,151 @@ def test_combing_metric_sees_woven_fields():
     woven[1::2] = np.roll(still, 24, axis=1)[1::2]  # the other field from a moved picture
     assert combed_share(still) == 0.0
     assert combed_share(woven) > 0.3
+
+
+# A mixed film: 2.5 s of 23.976p film telecined 3:2, then 1.5 s of 59.94p video interlaced to 29.97i
+MIXED_FILM, MIXED_VIDEO = 60, 90  # progressive frames of each part (75 + 45 frames of 29.97i)
+MIXED_BOUNDARY = 75 * 1001 / 30000  # 2.5025 s
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> dict[str, Path]:
+    """film.mkv and p60.mkv (the two parts' own frames, from different places of bikes.mp4), and
+    mixed.vob: the first telecined, the second interlaced, one MPEG-2 stream with AC-3 audio."""
+    bikes = str(shared_file("video", "bikes.mp4"))
+    folder = tmp_path_factory.mktemp("mixed")
+    film, p60, vob = folder / "film.mkv", folder / "p60.mkv", folder / "mixed.vob"
+    picture = ("-vf", f"scale={SIZE},setsar=1", "-c:v", "ffv1")
+    ffmpeg("-r", "24000/1001", "-i", bikes, "-frames:v", str(MIXED_FILM), *picture, str(film))
+    ffmpeg("-r", "60000/1001", "-ss", "3", "-i", bikes, "-frames:v", str(MIXED_VIDEO), *picture, str(p60))
+    tone = "sine=frequency=440:sample_rate=48000:duration=4.004"
+    ffmpeg("-i", str(film), "-i", str(p60), "-f", "lavfi", "-i", tone,
+           "-filter_complex", "[0:v]telecine=first_field=top:pattern=23,setfield=tff[a];"
+           "[1:v]interlace=scan=tff:lowpass=off,setfield=tff[b];[a][b]concat=n=2:v=1,setfield=tff[v]",
+           "-map", "[v]", "-map", "2:a", "-c:v", "mpeg2video", "-q:v", "2", "-flags", "+ilme+ildct",
+           "-aspect", "4:3", "-r", "30000/1001", "-c:a", "ac3", "-b:a", "192k", "-shortest",
+           str(vob))  # fmt: skip
+    return {"film": film, "p60": p60, "vob": vob, "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def mixed_job(mixed):
+    from restore.config import RestoreConfig
+    from restore.jobs import prepare_job
+
+    config = RestoreConfig(
+        input=mixed["vob"], output=mixed["folder"] / "job.mkv", codec="ffv1", interp="repeat"
+    )
+    return prepare_job(config)
+
+
+def test_a_mixed_film_gets_a_chain_per_section(mixed, mixed_job):
+    """Each section detected, its boundary on the right frame, each decoded with its own chain."""
+    fields = mixed_job.fields
+    assert fields is not None and fields.kind == "mixed", fields
+    assert [part.decision.action for part in fields.sections] == ["ivtc", "bob"]
+    assert abs(fields.sections[1].start - MIXED_BOUNDARY) < 0.5 / 29.97  # measured: on the frame
+    timeline = mixed_job.timeline
+    assert timeline.frame_count == MIXED_FILM + MIXED_VIDEO
+    # the source's own times: the film's frames at 23.976 from 0, the video's fields at 59.94 from 2.5025 s
+    np.testing.assert_allclose(
+        timeline.timestamps[:MIXED_FILM], np.arange(MIXED_FILM) * 1001 / 24000, atol=2e-6
+    )
+    np.testing.assert_allclose(
+        timeline.timestamps[MIXED_FILM:], MIXED_BOUNDARY + np.arange(MIXED_VIDEO) * 1001 / 60000, atol=2e-6
+    )
+    with open_reader(mixed["vob"], mixed_job.media, timeline) as reader:
+        frames = np.stack(list(reader))
+    film, p60 = decode_all(mixed["film"]), decode_all(mixed["p60"])
+    ivtc = [psnr(a, b) for a, b in zip(frames[:MIXED_FILM], film, strict=True)]
+    bob = [psnr(a, b) for a, b in zip(frames[MIXED_FILM:], p60, strict=True)]
+    assert np.mean(ivtc) >= 40.0 and min(ivtc) >= 36.0, (np.mean(ivtc), min(ivtc))
+    assert np.mean(bob) >= 35.0, (np.mean(bob), min(bob))
+    assert abs(clip_combed_share(frames[:MIXED_FILM]) - clip_combed_share(film)) <= 0.002
+    assert abs(clip_combed_share(frames[MIXED_FILM:]) - clip_combed_share(p60)) <= 0.002
+    assert mixed_job.plan.fps == Fraction(24000, 1001)  # the longest section's rate
+    assert any(note.startswith("mixed fields: 23.976 fps") for note in mixed_job.notes)
+
+
+def test_a_mixed_film_through_the_command_line(mixed, mixed_job):
+    out = mixed["folder"] / "mixed.restored.mkv"
+    code, stdout, stderr = main_in_process([mixed["vob"], "-o", out, "--codec", "ffv1", "--interp", "repeat"])
+    assert code == 0, stderr
+    assert (
+        "fields: 0–2.5 s telecined 3:2 (TFF) → 23.976p (IVTC); "
+        "2.5–4 s interlaced TFF 29.97i → 59.94p (bwdif, field rate)" in said(stdout, stderr)
+    )
+    frames = decode_all(out)
+    video, source = scan_video(out), scan_video(mixed["vob"])
+    assert video.frame_rate == Fraction(24000, 1001) and len(frames) == round(source.duration * 24000 / 1001)
+    assert abs(video.duration - source.duration) <= 1 / float(video.frame_rate)
+    assert abs(audio_duration(out) - video.duration) <= 1 / float(video.frame_rate)
+    assert abs(audio_duration(out) - audio_duration(mixed["vob"])) <= 0.05
+    film, p60 = decode_all(mixed["film"]), decode_all(mixed["p60"])
+    assert abs(clip_combed_share(frames) - clip_combed_share(film)) <= 0.002
+    copied = mixed_job.plan.sources  # the output frames are copies (--interp repeat): of which frame
+    truth = [film[i] if i < MIXED_FILM else p60[i - MIXED_FILM] for i in copied]
+    scores = np.array([psnr(a, b) for a, b in zip(frames, truth, strict=True)])
+    assert np.mean(scores[copied < MIXED_FILM]) >= 40.0 and np.mean(scores[copied >= MIXED_FILM]) >= 35.0
+
+
+def test_a_progressive_film_is_scanned_once(sources, tmp_path, monkeypatch):
+    import restore.jobs.prepare
+    from restore.config import RestoreConfig
+    from restore.jobs import prepare_job
+
+    scans = []
+
+    def counting_scan(*args, **kwargs):
+        scans.append(kwargs.get("source_filter", ""))
+        return scan_video(*args, **kwargs)
+
+    monkeypatch.setattr(restore.jobs.prepare, "scan_video", counting_scan)
+    job = prepare_job(RestoreConfig(input=sources["film"], output=tmp_path / "a.mp4"))
+    assert scans == [""] and job.fields is not None and job.fields.filter == ""
+
+
+def test_the_change_point_of_per_frame_flags():
+    telecined, interlaced = (0.8, 0.4, 0.02), (0.98, 0.05, 0.7)
+    # (combed, repeated, combed after matching): a 3:2 cycle for 40 frames, then video with a lag
+    flags = [(k % 5 != 0, k % 5 in (2, 4), False) for k in range(40)]
+    flags += [(True, False, k > 3) for k in range(30)]
+    assert change_point(flags, telecined, interlaced) == 40
+    # progressive → interlaced: the combing alone places it
+    flags = [(False, False, False)] * 25 + [(True, False, True)] * 10
+    assert change_point(flags, (0.02, 0.0, 0.02), (0.97, 0.03, 0.9)) == 25
+
+
+def test_frame_flags_are_read_from_both_idets():
+    report = """
+[Parsed_metadata_1 @ 0x1] frame:0    pts:0       pts_time:0
+[Parsed_metadata_1 @ 0x1] lavfi.idet.repeated.current_frame=top
+[Parsed_metadata_1 @ 0x1] lavfi.idet.single.current_frame=tff
+[Parsed_metadata_4 @ 0x2] frame:0    pts:0       pts_time:0
+[Parsed_metadata_4 @ 0x2] lavfi.idet.multiple.current_frame=progressive
+[Parsed_metadata_1 @ 0x1] frame:1    pts:3003    pts_time:0.0333667
+[Parsed_metadata_1 @ 0x1] lavfi.idet.repeated.current_frame=neither
+[Parsed_metadata_1 @ 0x1] lavfi.idet.single.current_frame=progressive
+[Parsed_metadata_4 @ 0x2] frame:1    pts:3003    pts_time:0.0333667
+[Parsed_metadata_4 @ 0x2] lavfi.idet.multiple.current_frame=bff
+"""
+    times, flags = parse_frame_flags(report)
+    assert times == [0.0, 0.0333667] and flags == [(True, True, False), (False, False, True)]
+
+
+def test_the_sections_filtergraph():
+    ivtc = decide_fields(FieldStats(60, 48, 0, 12, 0, 24, 0, 60), None)
+    bob = decide_fields(FieldStats(60, 58, 0, 2, 0, 4, 57, 60), None)
+    still = decide_fields(FieldStats(60, 0, 0, 60, 0, 0, 0), None)
+    parts = [FieldSection(0.0, 2.5025, ivtc), FieldSection(2.5025, 6.0, bob), FieldSection(6.0, 7.0, still)]
+    graph = sections_filter(parts, Fraction(30000, 1001))
+    assert graph.startswith("split=3[f0][f1][f2];[f0]trim=end=2.485817," + ivtc.filter + "[v0];")
+    assert "[f1]trim=start=2.485817:end=5.983317," + bob.filter + ",setpts=PTS-STARTPTS[v1]" in graph
+    assert graph.endswith(
+        "[f2]trim=start=5.983317,null,setpts=PTS-STARTPTS[v2];[v0][v1][v2]concat=n=3:v=1:a=0"
+    )
+    mixed = FieldDecision("mixed", None, "sections", graph, sections=tuple(parts))
+    assert mixed.output_rate(Fraction(30000, 1001)) == Fraction(60000, 1001)  # the longest: 3.5 s of bob
+    assert mixed.describe(Fraction(30000, 1001), None).startswith(
+        "0–2.5 s telecined 3:2 (TFF) → 23.976p (IVTC); "
+    )

@@ -118,7 +118,14 @@ def test_field_order_tags_are_read(clip_factory):
     bff = clip_factory("bff.mpg", seconds=0.5, audio=False, codec=mpeg2, video_filter="setfield=bff")
     assert probe(tff).field_order == "tff" and probe(bff).field_order == "bff"
     progressive = clip_factory("progressive.mkv", seconds=0.5, audio=False, codec=("-c:v", "ffv1"))
-    assert probe(progressive).field_order in ("progressive", None)
+    assert probe(progressive).field_order == "progressive"
+    # FFV1 in Matroska as FFmpeg writes interlaced frames: FieldOrder 9 / 14 ("coded first (swapped)")
+    ffv1 = ("-c:v", "ffv1")
+    for order in ("tff", "bff"):
+        tagged = clip_factory(
+            f"{order}.mkv", seconds=0.5, audio=False, codec=ffv1, video_filter=f"setfield={order}"
+        )
+        assert probe(tagged).field_order == order
 
 
 def test_a_source_filter_gives_the_timeline_of_the_filtered_frames(clip_factory):

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 from restore.errors import InputError
+from restore.evaluation.cleanup import psnr
+from restore.media.decode import open_reader
 from restore.media.probe import probe
 from restore.media.scan import scan_video
 from restore.media.sequence import open_sequence, read_header
@@ -184,11 +186,22 @@ def test_jpeg_headers_and_unpadded_numbers(root):
     assert read_header(jpegs.parent / "j101.jpg") == (128, 96, 8)
     mixed_width = root / "unpadded"
     mixed_width.mkdir()
-    for number in (9, 10, 12):  # j9 sorts after j12 by name: a glob would misorder them
-        shutil.copy(jpegs.parent / "j101.jpg", mixed_width / f"j{number}.jpg")
+    bikes = str(shared_file("video", "bikes.mp4"))
+    for second, number in enumerate((9, 10, 12)):  # j9 sorts after j12 by name: a glob would misorder them
+        ffmpeg("-ss", str(second), "-i", bikes, "-frames:v", "1", "-vf", "scale=128:96",
+               "-pix_fmt", "yuvj420p", str(mixed_width / f"j{number}.jpg"))  # fmt: skip
     with pytest.raises(InputError, match="zero-padded"):
         open_sequence(mixed_width, allow_gaps=True)
     (mixed_width / "j12.jpg").rename(mixed_width / "j11.jpg")
     gapless = open_sequence(mixed_width)
     assert gapless.numbers == (9, 10, 11) and gapless.demuxer[-1].endswith("j%d.jpg")
-    assert scan_video(mixed_width, media=gapless).frame_count == 3  # j9, j10, j11 in number order
+    timeline = scan_video(mixed_width, media=gapless)
+    with open_reader(mixed_width, gapless, timeline) as reader:
+        decoded = list(reader)
+    assert timeline.frame_count == len(decoded) == 3
+    # each decoded frame is its own file, in number order (j9, j10, j11), not name order (j10, j11, j9)
+    files = [read_rgb(mixed_width / f"j{number}.jpg") for number in (9, 10, 11)]
+    for index, frame in enumerate(decoded):
+        scores = [psnr(frame, original) for original in files]
+        others = max(score for k, score in enumerate(scores) if k != index)
+        assert scores[index] >= 30.0 and scores[index] >= others + 6.0, (index, scores)

@@ -22,7 +22,8 @@ from restore.config import RestoreConfig
 from restore.errors import InputError, OutputError, UsageError
 from restore.jobs.device import check_device_name, resolve_device
 from restore.media.encode import check_container
-from restore.media.fields import FieldDecision, analyse_fields, check_field_options, stream_rate
+from restore.media.field_sections import analyse_fields
+from restore.media.fields import FieldDecision, check_field_options, stream_rate
 from restore.media.probe import MediaInfo, probe
 from restore.media.scan import SourceTimeline, scan_video
 from restore.media.sequence import SequenceInfo, is_sequence_path, open_sequence
@@ -199,6 +200,9 @@ def prepare_job(
     shots = analyse_shots(timeline.pair_difference, timeline.pair_histogram_distance, config.shots)
     if isinstance(media, SequenceInfo):  # its rate is --input-fps, whatever gaps it has
         source_rate, rate_note = media.rate, None
+    elif fields is not None and fields.sections and (mixed := fields.output_rate(stream_rate(media))):
+        source_rate = mixed  # a mixed film's timeline is variable-rate: its longest section's rate
+        rate_note = f"mixed fields: {float(mixed):.3f} fps, the rate of the longest section (--fps to choose)"
     else:
         source_rate, rate_note = source_frame_rate(
             timeline.timestamps, timeline.end_time, timeline.frame_rate

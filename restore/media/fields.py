@@ -1,6 +1,6 @@
 """Field analysis: is a source progressive, interlaced (TFF/BFF) or telecined; what makes it progressive.
 
-A few short windows of the film (up to three, 60 frames each) go through FFmpeg's ``idet``, which
+Short windows of the film (60 frames each; :func:`window_starts`) go through FFmpeg's ``idet``, which
 counts combed frames and repeated fields; a progressive film stops there. A combed one goes once
 more through ``idet,fieldmatch,idet``, whose second ``idet`` counts the combed frames left after
 field matching. Then:
@@ -17,11 +17,14 @@ field matching. Then:
 
 The filter chain runs inside the scan and the decoder (:mod:`restore.media.scan`,
 :mod:`restore.media.decode`), so every later step (shots, timing, render) sees the clean
-progressive frames and their exact timestamps.
+progressive frames and their exact timestamps. This module measures and decides one sample;
+:mod:`restore.media.field_sections` samples the film, and where the kind changes along it, gives
+each section its own chain in one filtergraph.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from dataclasses import dataclass, fields
@@ -30,18 +33,22 @@ from fractions import Fraction
 from restore.errors import UsageError
 from restore.media.ffmpeg import ffmpeg_exe
 from restore.media.probe import MediaInfo
+from restore.media.sequence import ffmpeg_input
 
 __all__ = [
     "DEINTERLACE_MODES",
     "FIELD_ORDERS",
     "FieldStats",
     "FieldDecision",
-    "analyse_fields",
+    "FieldSection",
     "check_field_options",
     "decide_fields",
-    "measure_fields",
+    "measure_windows",
     "parse_idet_report",
+    "pick_order",
     "stream_rate",
+    "window_length",
+    "window_starts",
 ]
 
 DEINTERLACE_MODES = ("auto", "off", "ivtc", "bob", "single")
@@ -50,7 +57,9 @@ FIELD_ORDERS = ("auto", "tff", "bff")
 COMBED_SHARE = 0.10  # under this share of combed frames a source is progressive
 REPEATED_SHARE = 0.20  # 3:2 pulldown repeats 2 fields in 10: 40 % of frames; interlaced video ~0-8 %
 WINDOW_FRAMES = 60
-_LONG_FILM_SECONDS = 20.0  # longer films are sampled at three places, shorter ones at the start
+WINDOW_SPACING = 30.0  # seconds between the first look's windows (at least the start and the end)
+_LONG_FILM_SECONDS = 20.0  # shorter films are sampled at the start (and at the end when it is combed)
+MAX_WINDOWS = 40  # a two-hour film: a window every three minutes
 
 _IDET_RE = re.compile(
     r"\[Parsed_idet_(\d+) @ ([^\]]*)\] (Repeated Fields|Single frame detection|Multi frame detection): (.*)$"
@@ -91,6 +100,11 @@ class FieldStats:
     def matched_combed_share(self) -> float:
         return self.matched_combed / self.matched_frames if self.matched_frames else 1.0
 
+    @classmethod
+    def zero(cls) -> FieldStats:
+        """No frames counted (the start of a sum)."""
+        return cls(0, 0, 0, 0, 0, 0, 0)
+
     def __add__(self, other: FieldStats) -> FieldStats:
         """The counts of two samples together."""
         return FieldStats(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(FieldStats)))
@@ -106,12 +120,31 @@ class FieldStats:
         return text
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _rate_text(rate: Fraction) -> str:
+    return f"{float(rate):.3f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class FieldSection:
+    """A stretch of a film of one kind: from ``start`` to ``end`` seconds (source time; ``start`` is
+    the time of its first frame), made progressive by ``decision`` (which has no sections itself)."""
+
+    start: float
+    end: float
+    decision: FieldDecision
+
+
 @dataclass(frozen=True)
 class FieldDecision:
     """What the source is and what is done to it.
 
-    kind: "progressive", "interlaced" or "telecined"; pulldown: "3:2" or "2:2" for telecined sources.
-    order: "tff" or "bff" (None for progressive). action: "none", "ivtc", "bob" or "single".
+    kind: "progressive", "interlaced", "telecined", or "mixed" (then ``sections`` says what each
+    part is and ``filter`` is their one filtergraph); pulldown: "3:2" or "2:2" for telecined sources.
+    order: "tff" or "bff" (None for progressive). action: "none", "ivtc", "bob", "single" or "sections".
     filter: the FFmpeg filter chain that makes progressive frames ("" for none).
     stats: the measurement (None when the analysis was switched off or not needed).
     """
@@ -124,10 +157,30 @@ class FieldDecision:
     stats: FieldStats | None = None
     forced: bool = False
     doubted: bool = False  # combed to idet, but tagged progressive and not telecined: left alone
+    sections: tuple[FieldSection, ...] = ()  # a mixed film's parts, in order (empty: one kind)
+
+    def output_rate(self, source_rate: Fraction | None) -> Fraction | None:
+        """The rate of the progressive frames made from a source at ``source_rate``: 4/5 of it after
+        3:2 inverse telecine, twice it at field rate; for a mixed film, the longest section's."""
+        if self.sections:
+            longest = max(self.sections, key=lambda section: section.end - section.start)
+            return longest.decision.output_rate(source_rate)
+        if source_rate is None:
+            return None
+        if self.action == "ivtc" and self.pulldown == "3:2":
+            return source_rate * Fraction(4, 5)
+        return source_rate * 2 if self.action == "bob" else source_rate
 
     def describe(self, source_rate: Fraction | None, output_rate: Fraction | None) -> str:
-        """One line for the summary and the batch report: ``telecined 3:2 → 23.976p (IVTC)``."""
-        rate = f"{float(output_rate):.3f}".rstrip("0").rstrip(".") + "p" if output_rate else "progressive"
+        """One line for the summary and the batch report: ``telecined 3:2 → 23.976p (IVTC)``; a mixed
+        film names each section: ``0–2 s telecined 3:2 (TFF) → 23.976p (IVTC); 2–4 s interlaced …``."""
+        if self.sections:
+            return "; ".join(
+                f"{_seconds(part.start)}–{_seconds(part.end)} s "
+                + part.decision.describe(source_rate, part.decision.output_rate(source_rate))
+                for part in self.sections
+            )
+        rate = _rate_text(output_rate) + "p" if output_rate else "progressive"
         how = " (forced)" if self.forced else ""
         if self.action == "none" and self.stats is None:
             return "not analysed, left as they are (--deinterlace off)"
@@ -148,7 +201,7 @@ class FieldDecision:
         if self.action == "ivtc":
             done = "IVTC" if self.pulldown == "3:2" else "field matching"
             return f"telecined {self.pulldown} ({order}) → {rate} ({done}){how}"
-        source = f"{float(source_rate):.3f}".rstrip("0").rstrip(".") if source_rate else "?"
+        source = _rate_text(source_rate) if source_rate else "?"
         done = "bwdif, field rate" if self.action == "bob" else "bwdif, frame rate"
         return f"interlaced {order} {source}i → {rate} ({done}){how}"
 
@@ -195,47 +248,63 @@ def parse_idet_report(report: str) -> tuple[dict[str, int], dict[str, int]]:
     return ordered[0], ordered[-1]
 
 
-def _window_starts(media: MediaInfo) -> list[float]:
+def window_length(media: MediaInfo, frames: int = WINDOW_FRAMES) -> float:
+    """Seconds of ``frames`` frames at the stream's rate (25 fps when it has none)."""
+    return frames / float(stream_rate(media) or 25)
+
+
+def window_starts(media: MediaInfo, frames: int = WINDOW_FRAMES) -> list[float]:
+    """Where the first look's windows start (seconds). A film of 20 s or more: the start, the end, and
+    every :data:`WINDOW_SPACING` s between (at most :data:`MAX_WINDOWS`). A shorter one: the start
+    only, as its job is short too (a seek to a second window can cost a decode of the whole clip);
+    :mod:`restore.media.field_sections` adds the end when the start is combed."""
     duration = media.container_duration or 0.0
-    if duration > _LONG_FILM_SECONDS:
-        return [0.0, duration / 3, 2 * duration / 3]
-    return [0.0]
+    if duration < _LONG_FILM_SECONDS:
+        return [0.0]
+    count = min(MAX_WINDOWS, max(2, math.ceil(duration / WINDOW_SPACING) + 1))
+    last = duration - window_length(media, frames)
+    return [last * k / (count - 1) for k in range(count)]
 
 
-def measure_fields(media: MediaInfo, order: str | None = None, frames: int = WINDOW_FRAMES) -> FieldStats:
-    """``idet`` statistics of a few windows of ``media``'s video.
+def measure_windows(
+    media: MediaInfo, order: str | None, starts: list[float], frames: int = WINDOW_FRAMES
+) -> list[FieldStats]:
+    """``idet`` statistics of the windows of ``frames`` frames at ``starts`` (seconds), one each.
 
     order: None for ``idet`` alone (the cheap first look: ``matched_combed`` is then 0, unmeasured);
     "tff" or "bff" to also count the frames still combed after field matching with that parity.
+    The input arguments are the decoder's (:func:`restore.media.sequence.ffmpeg_input`).
     """
-    total = FieldStats(0, 0, 0, 0, 0, 0, 0)
     chain = "idet"
     if order is not None:
         chain = f"idet,fieldmatch=order={order}:combmatch=full,idet"
-    for start in _window_starts(media):
+    measured = []
+    for start in starts:
         command = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info",
             *(["-ss", f"{start:.3f}"] if start > 0 else []),
-            "-i", str(media.path), "-map", "0:v:0", "-an", "-sn", "-dn",
+            *ffmpeg_input(media, media.path), "-map", "0:v:0", "-an", "-sn", "-dn",
             "-frames:v", str(frames), "-vf", chain, "-f", "null", "-",
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
         raw, matched = parse_idet_report(result.stderr)
-        if not raw:
-            continue
-        total = total + FieldStats(
-            frames=sum(raw.get(key, 0) for key in _KINDS),
-            tff=raw.get("TFF", 0),
-            bff=raw.get("BFF", 0),
-            progressive=raw.get("Progressive", 0),
-            undetermined=raw.get("Undetermined", 0),
-            repeated=raw.get("Top", 0) + raw.get("Bottom", 0),
-            # after matching, multi-frame detection: single-frame detection flags a third of clean
-            # film frames (measured on the telecined test clip: 23 of 60, multi-frame 0)
-            matched_combed=0 if order is None else matched.get("multi_TFF", 0) + matched.get("multi_BFF", 0),
-            matched_frames=0 if order is None else sum(matched.get(f"multi_{key}", 0) for key in _KINDS),
+        if order is None:
+            matched = {}
+        measured.append(
+            FieldStats(
+                frames=sum(raw.get(key, 0) for key in _KINDS),
+                tff=raw.get("TFF", 0),
+                bff=raw.get("BFF", 0),
+                progressive=raw.get("Progressive", 0),
+                undetermined=raw.get("Undetermined", 0),
+                repeated=raw.get("Top", 0) + raw.get("Bottom", 0),
+                # after matching, multi-frame detection: single-frame detection flags a third of clean
+                # film frames (measured on the telecined test clip: 23 of 60, multi-frame 0)
+                matched_combed=matched.get("multi_TFF", 0) + matched.get("multi_BFF", 0),
+                matched_frames=sum(matched.get(f"multi_{key}", 0) for key in _KINDS),
+            )
         )
-    return total
+    return measured
 
 
 def _ivtc_filter(order: str, pulldown: str) -> str:
@@ -261,7 +330,7 @@ def decide_fields(
     rate: the stream's nominal rate, for a forced ``ivtc`` without a measurement (3:2 at 29.97/30).
     """
     check_field_options(deinterlace, field_order)
-    order = _order(stats, tagged_order, field_order)
+    order = pick_order(stats, tagged_order, field_order)
     kind, pulldown = "progressive", None
     if stats is not None and stats.frames > 0 and stats.combed_share >= COMBED_SHARE:
         if stats.repeated_share >= REPEATED_SHARE:
@@ -295,7 +364,7 @@ def decide_fields(
     )
 
 
-def _order(stats: FieldStats | None, tagged_order: str | None, field_order: str) -> str:
+def pick_order(stats: FieldStats | None, tagged_order: str | None, field_order: str) -> str:
     """The parity: asked for, else what ``idet`` saw clearly, else the container's tag, else TFF."""
     if field_order != "auto":
         return field_order
@@ -305,25 +374,3 @@ def _order(stats: FieldStats | None, tagged_order: str | None, field_order: str)
         if stats.bff >= 2 * stats.tff:
             return "bff"
     return tagged_order if tagged_order in ("tff", "bff") else "tff"
-
-
-def analyse_fields(media: MediaInfo, deinterlace: str = "auto", field_order: str = "auto") -> FieldDecision:
-    """Measure (unless ``--deinterlace off`` or a forced mode with a known order) and decide.
-
-    A first, cheap look runs ``idet`` alone: a progressive source stops there. A combed one is
-    measured again with field matching, with the asked parity or the one ``idet`` saw.
-    """
-    check_field_options(deinterlace, field_order)
-    tagged = media.field_order
-    rate = stream_rate(media)
-    if deinterlace == "off" or (deinterlace in ("bob", "single") and field_order != "auto"):
-        return decide_fields(None, tagged, deinterlace, field_order, rate)
-    stats = measure_fields(media)
-    maybe_telecined = stats.repeated_share >= REPEATED_SHARE
-    worth_matching = tagged != "progressive" or maybe_telecined or deinterlace != "auto"
-    if (stats.combed_share >= COMBED_SHARE and worth_matching) or deinterlace == "ivtc":
-        matched = measure_fields(media, _order(stats, tagged, field_order))
-        if matched.frames == 0:
-            raise RuntimeError(f"field matching of {media.path} gave no frames")  # a bug, not bad input
-        stats = matched
-    return decide_fields(stats, tagged, deinterlace, field_order, rate)

@@ -116,9 +116,11 @@ def _parse_field_order(paren: str) -> str | None:
     items = {part.strip() for part in paren.split(",")}
     if "progressive" in items:
         return "progressive"
-    if items & {"top first", "bottom coded first (swapped)"}:
+    # the swapped forms (Matroska FieldOrder 9 and 14, QuickTime fiel) name the field shown first
+    # as current practice and FFmpeg's encoder write them: a top-field-first FFV1 is "top coded first"
+    if items & {"top first", "top coded first (swapped)"}:
         return "tff"
-    if items & {"bottom first", "top coded first (swapped)"}:
+    if items & {"bottom first", "bottom coded first (swapped)"}:
         return "bff"
     return None
 

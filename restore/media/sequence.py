@@ -29,6 +29,7 @@ from restore.media.probe import MediaInfo, probe
 __all__ = [
     "DEFAULT_INPUT_FPS",
     "IMAGE_SUFFIXES",
+    "PRINTF_RE",
     "SequenceInfo",
     "ffmpeg_input",
     "input_signature",
@@ -40,7 +41,8 @@ __all__ = [
 DEFAULT_INPUT_FPS = Fraction(24)
 IMAGE_SUFFIXES = (".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg")
 _SUPPORTED_BITS = {".dpx": (8, 10, 12, 16), ".tif": (8, 16), ".tiff": (8, 16), ".png": (8, 16)}
-_PRINTF_RE = re.compile(r"%(0?)(\d*)d")
+#: a printf frame number in a file name (``%06d``, ``%d``): the one pattern, also for outputs
+PRINTF_RE = re.compile(r"%(0?)(\d*)d")
 _NUMBER_RE = re.compile(r"^(.*?)(\d+)(\D*)$")
 
 
@@ -74,7 +76,7 @@ def is_sequence_path(path: Path) -> bool:
         return True
     if path.is_file():
         return False
-    return bool(_PRINTF_RE.search(path.name)) or any(char in path.name for char in "*?[")
+    return bool(PRINTF_RE.search(path.name)) or any(char in path.name for char in "*?[")
 
 
 def _listing(path: Path) -> tuple[list[Path], str]:
@@ -87,7 +89,7 @@ def _listing(path: Path) -> tuple[list[Path], str]:
         if strays:
             raise InputError(f"{path} holds a file that is not a frame image: {strays[0]}")
         return files, str(path)
-    if match := _PRINTF_RE.search(path.name):
+    if match := PRINTF_RE.search(path.name):
         head, tail = path.name[: match.start()], path.name[match.end() :]
         width = int(match.group(2) or 0)
         digits = rf"\d{{{width},}}" if match.group(1) else r"\d+"

@@ -22,6 +22,7 @@ import numpy as np
 from restore.errors import OutputError, RestoreError
 from restore.media.ffmpeg import ffmpeg_exe
 from restore.media.litter import process_exists
+from restore.media.sequence import PRINTF_RE
 
 __all__ = [
     "SEQUENCE_SUFFIXES",
@@ -33,18 +34,17 @@ __all__ = [
 ]
 
 SEQUENCE_SUFFIXES = (".png", ".tif", ".tiff", ".dpx")
-_PRINTF_RE = re.compile(r"%(0?)(\d*)d")
 # pixel formats the image2 muxer writes: (8-bit, 16-bit)
 _PIX_FMTS = {".png": ("rgb24", "rgb48be"), ".tif": ("rgb24", "rgb48le"), ".dpx": ("rgb24", "rgb48le")}
 
 
 def is_sequence_output(path: Path) -> bool:
     """True for ``name_%04d.png``-style outputs (a printf number and an image extension)."""
-    return bool(_PRINTF_RE.search(path.name)) and path.suffix.lower() in SEQUENCE_SUFFIXES
+    return bool(PRINTF_RE.search(path.name)) and path.suffix.lower() in SEQUENCE_SUFFIXES
 
 
 def _name_pattern(output: Path) -> re.Pattern[str]:
-    match = _PRINTF_RE.search(output.name)
+    match = PRINTF_RE.search(output.name)
     assert match is not None
     head, tail = output.name[: match.start()], output.name[match.end() :]
     return re.compile(re.escape(head) + r"\d+" + re.escape(tail) + "$")
@@ -73,7 +73,7 @@ def check_sequence_output(output: Path, overwrite: bool, input_folder: Path | No
 
 
 def _hidden_folder(output: Path, pid: int | None = None) -> Path:
-    head = _PRINTF_RE.sub("", output.name).replace("%", "")
+    head = PRINTF_RE.sub("", output.name).replace("%", "")
     return output.with_name(f".restore-{Path(head).stem}.partial-{os.getpid() if pid is None else pid}")
 
 
