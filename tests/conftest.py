@@ -168,13 +168,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def _test_process_keeps_the_default_allocator() -> Iterator[None]:
     """Jobs run in this interpreter (:func:`run_restore_here`) leave glibc's allocator as it is.
 
-    A job entry pins the mmap threshold for its whole process (:mod:`restore.jobs.memory`), which is
-    right for one film per process and wrong for the test process, where it would make every later
-    test's large arrays page-fault afresh (about 10 % more time, measured on the cleanup tests). What
-    a job makes does not depend on the allocator; jobs in their own interpreter (:func:`run_restore`)
-    still pin, and ``tests/test_jobs_memory.py`` checks the pinning itself in a fresh process.
-    The same goes for the thread pools a job entry sizes (:mod:`restore.jobs.threads`): the test
-    process keeps PyTorch's and OpenCV's defaults.
+    A job entry fixes the mmap threshold for its whole process (:mod:`restore.jobs.memory`), which
+    is right for one film per process; the test process runs many jobs and other tests besides, so it
+    keeps glibc's default. What a job makes does not depend on the allocator; jobs in their own
+    interpreter (:func:`run_restore`) still set it, and ``tests/test_jobs_memory.py`` checks the
+    setting itself in a fresh process. The same goes for the thread pools a job entry sizes
+    (:mod:`restore.jobs.threads`): the test process keeps PyTorch's and OpenCV's defaults.
     """
     import restore.jobs
     import restore.jobs.memory
@@ -182,7 +181,7 @@ def _test_process_keeps_the_default_allocator() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         for module in (restore.jobs, restore.jobs.memory):
-            patch.setattr(module, "pin_large_allocations_to_mmap", lambda threshold=1 << 20: False)
+            patch.setattr(module, "fix_mmap_threshold", lambda threshold=0: False)
         for module in (restore.jobs, restore.jobs.threads):
             patch.setattr(module, "share_cores_with_codecs", lambda: 0)
         yield

@@ -11,7 +11,7 @@ both go through it, so a job resumes the same way from either.
 
 from __future__ import annotations
 
-from restore.jobs.memory import pin_large_allocations_to_mmap
+from restore.jobs.memory import fix_mmap_threshold
 from restore.jobs.prepare import PreparedJob, ProgressCallback, check_job, prepare_job
 from restore.jobs.resumable import run_resumable
 from restore.jobs.run import JobReport, render_job
@@ -33,7 +33,7 @@ def run_job(job: PreparedJob, on_progress: ProgressCallback | None = None) -> Jo
     interrupted job from its journal, and an output longer than 1.5 ``config.segment_seconds`` is
     made in segments so that a later ``resume`` can pick it up.
     """
-    pin_large_allocations_to_mmap()
+    fix_mmap_threshold()
     share_cores_with_codecs()
     if wants_segments(job):
         return run_resumable(job, on_progress)

@@ -173,12 +173,12 @@ def render_film_segment(work: FilmWork, segment: Segment) -> tuple[str, ...] | T
     pools once here (idempotent, see :mod:`restore.jobs.memory` and :mod:`restore.jobs.threads`), as
     :func:`restore.jobs.run_job` does for one film.
     """
-    from restore.jobs.memory import pin_large_allocations_to_mmap
+    from restore.jobs.memory import fix_mmap_threshold
     from restore.jobs.resumable import render_segment
     from restore.jobs.threads import share_cores_with_codecs
 
     try:
-        pin_large_allocations_to_mmap()
+        fix_mmap_threshold()
         share_cores_with_codecs()
         report = render_segment(_with_engines(work.job), Journal.load(work.journal), segment)
     except Exception as error:  # noqa: BLE001 - returned, so Dask neither retries nor logs it

@@ -9,7 +9,9 @@ of the current pair and the frames in flight are held. What to render comes from
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -264,36 +266,91 @@ def _process_frames(
     on_progress: ProgressCallback | None,
     upscaler: Upscaler | None,
 ) -> int:
-    """Interpolate, upscale (with ``upscaler``; none: the writer takes source-size frames) and place
-    every planned frame, pair by pair."""
+    """Interpolate every planned frame, pair by pair, here; upscale (with ``upscaler``; none: the
+    writer takes source-size frames), round, place and write them in a :class:`_Finisher` beside."""
     import torch
 
-    from restore.media.frames import place_on_canvas
-
-    geometry, interpolator = job.geometry, job.interpolator
-    placed = upscaler is not None or geometry.resizes  # else the frames are final or the writer resizes
-    out_dtype = np.dtype(np.uint16) if job.media.bit_depth > 8 else np.dtype(np.uint8)
-    done = 0
-    with torch.inference_mode():
+    interpolator = job.interpolator
+    finisher = _Finisher(job, writer, upscaler, on_progress, total=len(plan))
+    with torch.inference_mode(), finisher:
         for source, target, indices in _pair_groups(plan):
             first = window.get(source, keep_from=source)
             if target < 0:
-                pictures = _finish_copies(first, len(indices), upscaler, geometry, out_dtype)
+                finisher.submit(first.unsqueeze(0), copies=len(indices))
             else:
                 second = window.get(target, keep_from=source)
                 assert interpolator is not None
                 phases = [float(plan.phases[k]) for k in indices]
-                pictures = _finish_frames(
-                    interpolator.interpolate(first, second, phases), upscaler, geometry, out_dtype
-                )
+                finisher.submit(interpolator.interpolate(first, second, phases))
+    return finisher.done
+
+
+class _Finisher:
+    """Upscaling, rounding, placing and writing in a thread of their own, in order, beside the
+    interpolation: PyTorch, OpenCV and the pipe release the GIL, so a model upscaler (or the
+    rounding and hand-over to the encoder) runs while the next pair is interpolated.
+
+    ``submit(frames, copies)`` queues (N,3,h,w) frames (or one frame written ``copies`` times); at most
+    ``depth`` groups wait, after which it blocks. An error of the thread comes back from a later
+    ``submit`` or at the end of the ``with`` block; leaving the block on an error drops what waits.
+    """
+
+    def __init__(
+        self,
+        job: PreparedJob,
+        writer: FrameWriter | SequenceWriter,
+        upscaler: Upscaler | None,
+        on_progress: ProgressCallback | None,
+        total: int,
+        depth: int = 2,
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.done = 0
+        self._job, self._writer, self._upscaler = job, writer, upscaler
+        self._on_progress, self._total, self._depth = on_progress, total, depth
+        # placed on the canvas here, unless the frames are final or the writer resizes them
+        self._placed = upscaler is not None or job.geometry.resizes
+        self._out_dtype = np.dtype(np.uint16) if job.media.bit_depth > 8 else np.dtype(np.uint8)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="restore-finish")
+        self._pending: deque[Future[None]] = deque()
+
+    def submit(self, frames: torch.Tensor, copies: int = 0) -> None:
+        self._pending.append(self._pool.submit(self._finish, frames, copies))
+        while len(self._pending) > self._depth:
+            self._pending.popleft().result()
+
+    def _finish(self, frames: torch.Tensor, copies: int) -> None:
+        import torch
+
+        from restore.media.frames import place_on_canvas
+
+        geometry = self._job.geometry
+        with torch.inference_mode():  # per thread
+            if copies:
+                pictures = _finish_copies(frames[0], copies, self._upscaler, geometry, self._out_dtype)
+            else:
+                pictures = _finish_frames(frames, self._upscaler, geometry, self._out_dtype)
             for picture in pictures:
-                if placed:
+                if self._placed:
                     picture = place_on_canvas(picture, geometry.canvas, geometry.offset)
-                writer.write(picture)
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, len(plan))
-    return done
+                self._writer.write(picture)
+                self.done += 1
+                if self._on_progress is not None:
+                    self._on_progress(self.done, self._total)
+
+    def __enter__(self) -> _Finisher:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        try:
+            if exc_type is None:
+                while self._pending:
+                    self._pending.popleft().result()
+        finally:
+            for waiting in self._pending:
+                waiting.cancel()
+            self._pool.shutdown(wait=True)
 
 
 def _upscale(frames: torch.Tensor, upscaler: Upscaler | None, geometry: OutputGeometry) -> torch.Tensor:
