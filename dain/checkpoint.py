@@ -41,7 +41,7 @@ __all__ = [
     "state_dict_mismatches",
 ]
 
-PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin", ".pkl")  # .pkl: Practical-RIFE's flownet.pkl
 MODEL_SUFFIXES = (".safetensors", *PICKLE_SUFFIXES)
 # Searched in this order: the EMA weights win over the raw training weights when both are present.
 WRAPPER_KEYS = (

@@ -60,11 +60,12 @@ def test_malformed_entries_are_refused():
 
 
 def test_interpolators_keep_their_names_and_message():
-    assert available_interpolators() == ["blend", "classic", "classic-fast", "dain", "repeat"]
+    assert available_interpolators() == ["blend", "classic", "classic-fast", "dain", "repeat", "rife"]
     assert INTERPOLATORS.target("dain") == "dain.engines.dain:create_dain_interpolator"
     with pytest.raises(
         ValueError,
-        match=r"^unknown interpolator 'magic'; choose one of: blend, classic, classic-fast, dain, repeat$",
+        match=r"^unknown interpolator 'magic'; choose one of: "
+        r"blend, classic, classic-fast, dain, repeat, rife$",
     ):
         create_interpolator("magic")
 

@@ -51,6 +51,7 @@ INTERPOLATORS: Registry[Interpolator] = Registry(
         "classic-fast": "dain.engines.classic.engine:create_fast_classic_interpolator",
         "dain": "dain.engines.dain:create_dain_interpolator",
         "repeat": "dain.engines.simple:RepeatInterpolator",
+        "rife": "dain.engines.rife.engine:create_rife_interpolator",
     },
 )
 

@@ -59,7 +59,9 @@ class JobOptions:
     )
     interp: Annotated[
         str,
-        typer.Option("--interp", help="Interpolation engine: classic, classic-fast, dain, blend, repeat."),
+        typer.Option(
+            "--interp", help="Interpolation engine: classic, classic-fast, dain, rife, blend, repeat."
+        ),
     ] = RestoreConfig.interp
     sr: Annotated[
         str, typer.Option("--sr", help="Upscaler: lanczos, anime4k, a model name or file, or a chain a,b,c.")
@@ -109,6 +111,21 @@ class JobOptions:
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = RestoreConfig.device
     dain_weights: Annotated[
         Path | None, typer.Option("--dain-weights", help="DAIN checkpoint (best.pth) for --interp dain.")
+    ] = None
+    rife_weights: Annotated[
+        Path | None, typer.Option("--rife-weights", help="RIFE checkpoint (flownet.pkl) for --interp rife.")
+    ] = None
+    rife_model: Annotated[
+        str | None,
+        typer.Option(
+            "--rife-model", help="RIFE version to download: 4.6, 4.18, 4.22, 4.25, 4.26 [default: 4.25]."
+        ),
+    ] = None
+    rife_scale: Annotated[
+        str | None,
+        typer.Option(
+            "--rife-scale", help="RIFE flow scale: auto, 0.25, 0.5, 1, 2, 4 (0.5 for 4K) [default: auto]."
+        ),
     ] = None
     cut_detection: Annotated[
         bool, typer.Option("--cut-detection/--no-cut-detection", help="Never interpolate across scene cuts.")
@@ -239,7 +256,13 @@ def build_config(
             detect_duplicates=options.repeat_detection,
             cut_ratio=options.cut_threshold,
         ),
-        interp_options=interpolator_options(options.interp, options.dain_weights),
+        interp_options=interpolator_options(
+            options.interp,
+            options.dain_weights,
+            rife_weights=options.rife_weights,
+            rife_model=options.rife_model,
+            rife_scale=options.rife_scale,
+        ),
         sr_options=upscaler_options(options.tile, options.half),
         segment_seconds=options.segment_seconds,
         deinterlace=options.deinterlace,
@@ -282,8 +305,39 @@ def upscaler_options(tile: int | None, half: bool | None) -> dict[str, object]:
     return options
 
 
-def interpolator_options(interp: str, dain_weights: Path | None) -> dict[str, object]:
-    """Options for the interpolation engine: the DAIN checkpoint goes to the ``dain`` engine only."""
+def interpolator_options(
+    interp: str,
+    dain_weights: Path | None,
+    *,
+    rife_weights: Path | None = None,
+    rife_model: str | None = None,
+    rife_scale: str | None = None,
+) -> dict[str, object]:
+    """Options for the interpolation engine: the DAIN checkpoint goes to ``dain`` only, the RIFE
+    checkpoint, version and flow scale to ``rife`` only (the version is checked here, torch-free)."""
+    rife = {"weights": rife_weights, "model": rife_model, "scale": rife_scale}
+    given = [f"--rife-{name}" for name, value in rife.items() if value is not None]
+    if given and interp != "rife":
+        raise UsageError(f"{given[0]} is only used with --interp rife")
+    if interp == "rife":
+        from dain.engines.rife.weights import check_scale, check_version
+
+        options: dict[str, object] = {}
+        if rife_weights is not None:
+            options["weights"] = rife_weights
+        if rife_model is not None:
+            options["model"] = check_version(rife_model)
+        if rife_scale is not None and rife_scale.strip().lower() != "auto":
+            try:
+                scale = float(rife_scale)
+            except ValueError:
+                raise UsageError(
+                    f"--rife-scale must be auto or a number (0.5 for 4K), got {rife_scale!r}"
+                ) from None
+            options["scale"] = check_scale(scale)
+        if dain_weights is not None:
+            raise UsageError("--dain-weights is only used with --interp dain")
+        return options
     if dain_weights is None:
         return {}
     if interp != "dain":
