@@ -42,6 +42,11 @@ class FlowSettings:
     refine_alpha, refine_delta, refine_gamma: smoothness, colour-constancy and gradient-constancy weights.
     prefilter_sigma: Gaussian blur (pixels) of the luma before the search; keeps film grain from
         driving the flow.
+    guide: settings of a first, coarser DIS pass whose flow (upsampled) starts this one, or None.
+        Coarse-to-fine in two stages: larger patches on a smaller grid find motion further than
+        a small object's own size, the main pass then adds the detail (its ``prefilter_sigma`` and
+        ``guide`` are not used: the guide sees the main pass's blurred luma, area-downscaled).
+    guide_scale: linear size of the guide pass's grid relative to the main one (0 < scale ≤ 1).
     """
 
     finest_scale: int = 0
@@ -53,6 +58,12 @@ class FlowSettings:
     refine_delta: float = 5.0
     refine_gamma: float = 10.0
     prefilter_sigma: float = 0.7
+    guide: FlowSettings | None = None
+    guide_scale: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.guide_scale <= 1.0:
+            raise ValueError(f"guide_scale must lie in (0, 1], got {self.guide_scale}")
 
 
 def _make_dis(settings: FlowSettings) -> cv2.DISOpticalFlow:
@@ -89,10 +100,35 @@ def estimate_bidirectional_flow(
     if pad_bottom or pad_right:  # DIS refuses images smaller than its patches: replicate the border
         luma0 = cv2.copyMakeBorder(luma0, 0, pad_bottom, 0, pad_right, cv2.BORDER_REPLICATE)
         luma1 = cv2.copyMakeBorder(luma1, 0, pad_bottom, 0, pad_right, cv2.BORDER_REPLICATE)
+    init_0to1, init_1to0 = _guide_flows(luma0, luma1, settings)
     dis = _make_dis(settings)
-    flow_0to1 = dis.calc(luma0, luma1, None)[:height, :width]
-    flow_1to0 = dis.calc(luma1, luma0, None)[:height, :width]
+    flow_0to1 = dis.calc(luma0, luma1, init_0to1)[:height, :width]
+    flow_1to0 = dis.calc(luma1, luma0, init_1to0)[:height, :width]
     return np.ascontiguousarray(flow_0to1), np.ascontiguousarray(flow_1to0)
+
+
+def _guide_flows(
+    luma0: np.ndarray, luma1: np.ndarray, settings: FlowSettings
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Initial flows both ways from the guide pass (None, None without one), on the lumas' grid.
+
+    luma0, luma1: (H,W) uint8, already blurred and padded. The guide runs DIS with
+    ``settings.guide`` on an area-downscaled copy (at least MIN_SIDE a side) and its flow is
+    upsampled with :func:`upsample_flow`. OpenCV's DIS resizes an initial flow to each pyramid
+    level and, patch by patch, keeps it wherever it matches better than the estimate carried up
+    from the coarser level (its "temporal candidates").
+    """
+    if settings.guide is None:
+        return None, None
+    height, width = luma0.shape
+    small_h = max(MIN_SIDE, round(height * settings.guide_scale))
+    small_w = max(MIN_SIDE, round(width * settings.guide_scale))
+    small0 = cv2.resize(luma0, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    small1 = cv2.resize(luma1, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    dis = _make_dis(settings.guide)
+    guide_0to1 = upsample_flow(dis.calc(small0, small1, None), height, width)
+    guide_1to0 = upsample_flow(dis.calc(small1, small0, None), height, width)
+    return np.ascontiguousarray(guide_0to1), np.ascontiguousarray(guide_1to0)
 
 
 @functools.lru_cache(maxsize=8)

@@ -25,7 +25,20 @@ from dain.engines.classic.ops import project_flow, resize_planes, warp_planes
 from dain.engines.classic.visibility import PairAnalysis, VisibilitySettings, analyse_pair
 from dain.flow import FlowSettings, estimate_bidirectional_flow
 
-__all__ = ["ClassicSettings", "ClassicInterpolator", "FAST_SETTINGS", "create_fast_classic_interpolator"]
+__all__ = [
+    "ClassicSettings",
+    "ClassicInterpolator",
+    "DEFAULT_FLOW",
+    "FAST_SETTINGS",
+    "create_fast_classic_interpolator",
+]
+
+
+#: The default flow (issue 13): 8×8 DIS patches, started from a guide pass with 12×12 patches and
+#: 40 descent iterations on a grid of 0.55× the size; see ``docs/classic.md``.
+DEFAULT_FLOW = FlowSettings(
+    patch_size=8, guide=FlowSettings(patch_size=12, descent_iterations=40), guide_scale=0.55
+)
 
 
 @dataclass(frozen=True)
@@ -43,18 +56,20 @@ class ClassicSettings:
         other devices), "opencv" or "torch" (the GPU code path, also runnable on CPU).
     """
 
-    flow: FlowSettings = field(default_factory=lambda: FlowSettings(patch_size=12))
+    flow: FlowSettings = field(default_factory=lambda: DEFAULT_FLOW)
     visibility: VisibilitySettings = field(default_factory=VisibilitySettings)
     max_analysis_pixels: int = 200_000
     visibility_floor: float = 1e-3
-    fallback_power: float = 0.3
+    fallback_power: float = 0.75
     cubic: bool = True
     backend: str = "auto"
 
 
 #: ``classic-fast``: the engine's earlier defaults (8×8 DIS patches on a 0.12 MP analysis grid),
 #: about 1.5× faster at 720p; see ``docs/classic.md`` for what it costs in quality.
-FAST_SETTINGS = ClassicSettings(flow=FlowSettings(patch_size=8), max_analysis_pixels=120_000)
+FAST_SETTINGS = ClassicSettings(
+    flow=FlowSettings(patch_size=8), max_analysis_pixels=120_000, fallback_power=0.3
+)
 
 
 def _luma_u8(frame: torch.Tensor) -> np.ndarray:
