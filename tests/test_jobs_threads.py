@@ -19,7 +19,8 @@ print(compute_threads(), share_cores_with_codecs(), torch.get_num_threads(), cv2
 
 
 def _probe(**environment: str) -> list[int]:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"} | environment
+    # without the *_NUM_THREADS variables Dask sets in this process once imported (for its workers)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")} | environment
     command = [sys.executable, "-c", PROBE]
     result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return [int(value) for value in result.stdout.split()]
