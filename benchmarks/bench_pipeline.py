@@ -189,7 +189,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {_load()}")
     if args.only == "profile":
-        print("| stage (main thread; nested: the source frames include their conversion) | seconds | calls |")
+        print("| stage (wall s inside it; the source frames include their conversion) | seconds | calls |")
         print("|---|---|---|")
         for row in bench_profile(work):
             print(row, flush=True)

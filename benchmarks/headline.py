@@ -71,20 +71,23 @@ def compare_headline(clip: Path, scale: int, size: tuple[int, int], work: Path, 
 
 
 def _timed(table: dict[str, list[float]], label: str, function: Callable) -> Callable:
+    """``function`` timed into ``table[label]``, per thread (the finishing thread's rows say so)."""
+
     def wrapper(*args: object, **kwargs: object) -> object:
         started = time.perf_counter()
         try:
             return function(*args, **kwargs)
         finally:
-            if threading.current_thread() is threading.main_thread():
-                table[label].append(time.perf_counter() - started)
+            main = threading.current_thread() is threading.main_thread()
+            table[label if main else f"{label}, finishing thread"].append(time.perf_counter() - started)
 
     return wrapper
 
 
 def profile_headline(clip: Path, scale: int, out: Path) -> list[tuple[str, float, int]]:
-    """(stage, seconds, calls) of our job on ``clip``, run in this process; main-thread stages
-    first, then the CPU seconds of the FFmpeg children (decoder + encoder: resize, YUV, x264, mux)."""
+    """(stage, seconds, calls) of our job on ``clip``, run in this process: wall seconds inside each
+    stage, in the main thread or the finishing thread, then the CPU seconds of the FFmpeg children
+    (decoder + encoder: resize, YUV, x264, mux) and of this process."""
     import restore.jobs.run as run
     import restore.media.frames as frames
     from restore.config import RestoreConfig
@@ -103,6 +106,7 @@ def profile_headline(clip: Path, scale: int, out: Path) -> list[tuple[str, float
     for owner, name, label in patches:
         setattr(owner, name, _timed(table, label, getattr(owner, name)))
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     try:
         config = RestoreConfig(input=clip, output=out, fps=Fraction(60), scale=float(scale), overwrite=True)
@@ -123,5 +127,8 @@ def profile_headline(clip: Path, scale: int, out: Path) -> list[tuple[str, float
     rows.sort(key=lambda row: -row[1])
     cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
     rows.append(("FFmpeg children, CPU seconds (decode, resize + YUV, x264, mux)", cpu, 0))
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    own_cpu = (own.ru_utime - own_before.ru_utime) + (own.ru_stime - own_before.ru_stime)
+    rows.append(("this process, CPU seconds (all threads)", own_cpu, 0))
     rows.append(("whole job, wall", wall, 1))
     return rows

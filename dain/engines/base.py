@@ -17,6 +17,7 @@ __all__ = [
     "Tiling",
     "INTERPOLATORS",
     "available_interpolators",
+    "check_interpolation_inputs",
     "create_interpolator",
 ]
 
@@ -71,3 +72,22 @@ def create_interpolator(name: str, device: torch.device | str = "cpu", **options
     import torch
 
     return factory(device=torch.device(device), **options)
+
+
+def check_interpolation_inputs(frame0: object, frame1: object, phases: Sequence[float]) -> list[float]:
+    """The checks of :meth:`Interpolator.interpolate`'s arguments: two (3,H,W) tensors of one shape and
+    phases in [0, 1]; ``ValueError`` naming the argument otherwise. Returns the phases as floats."""
+    import torch
+
+    for label, frame in (("frame0", frame0), ("frame1", frame1)):
+        if not isinstance(frame, torch.Tensor) or frame.ndim != 3 or frame.shape[0] != 3:
+            shape = tuple(frame.shape) if isinstance(frame, torch.Tensor) else type(frame).__name__
+            raise ValueError(f"{label}: expected a (3,H,W) tensor, got {shape}")
+    assert isinstance(frame0, torch.Tensor) and isinstance(frame1, torch.Tensor)
+    if frame1.shape != frame0.shape:
+        raise ValueError(f"frame1: shape {tuple(frame1.shape)} differs from frame0 {tuple(frame0.shape)}")
+    checked = [float(phase) for phase in phases]
+    for phase in checked:
+        if not 0.0 <= phase <= 1.0:
+            raise ValueError(f"phases: every phase must lie in [0, 1], got {phase}")
+    return checked

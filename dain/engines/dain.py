@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from dain.checkpoint import load_into, read_checkpoint
 from dain.descriptor import InterpolatorDescriptor, Tiling
+from dain.engines.base import check_interpolation_inputs
 from dain.errors import EngineOptionError
 from dain.hub import DAIN_BEST, existing_weights, resolve_dain_weights
 from dain.nets.network import DAIN, official_padding
@@ -176,16 +177,7 @@ class DainInterpolator:
         Returns (len(phases),3,H,W) float32 in [0,1] on the engine's device. Phases 0 and 1
         return the input frames exactly; the network runs once per pair for all other phases.
         """
-        for label, frame in (("frame0", frame0), ("frame1", frame1)):
-            if not isinstance(frame, torch.Tensor) or frame.ndim != 3 or frame.shape[0] != 3:
-                shape = tuple(frame.shape) if isinstance(frame, torch.Tensor) else type(frame).__name__
-                raise ValueError(f"{label}: expected a (3,H,W) tensor, got {shape}")
-        if frame1.shape != frame0.shape:
-            raise ValueError(f"frame1: shape {tuple(frame1.shape)} differs from frame0 {tuple(frame0.shape)}")
-        phases = [float(phase) for phase in phases]
-        for phase in phases:
-            if not 0.0 <= phase <= 1.0:
-                raise ValueError(f"phases: every phase must lie in [0, 1], got {phase}")
+        phases = check_interpolation_inputs(frame0, frame1, phases)
 
         with torch.inference_mode():
             first = frame0.to(self.device, torch.float32).unsqueeze(0)

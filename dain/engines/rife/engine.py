@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from dain.checkpoint import CheckpointError, load_into, read_checkpoint
 from dain.descriptor import InterpolatorDescriptor, Tiling
+from dain.engines.base import check_interpolation_inputs
 from dain.engines.rife.layouts import detect_layout, inference_state
 from dain.engines.rife.network import RifeFlowNet
 from dain.engines.rife.weights import OPTION, SCALES, check_scale, check_version, resolve_rife_weights
@@ -175,16 +176,7 @@ class RifeInterpolator:
         input frames exactly, identical frames come back unchanged at every phase; the other phases share
         the pair's padding and encoding.
         """
-        for label, frame in (("frame0", frame0), ("frame1", frame1)):
-            if not isinstance(frame, torch.Tensor) or frame.ndim != 3 or frame.shape[0] != 3:
-                shape = tuple(frame.shape) if isinstance(frame, torch.Tensor) else type(frame).__name__
-                raise ValueError(f"{label}: expected a (3,H,W) tensor, got {shape}")
-        if frame1.shape != frame0.shape:
-            raise ValueError(f"frame1: shape {tuple(frame1.shape)} differs from frame0 {tuple(frame0.shape)}")
-        phases = [float(phase) for phase in phases]
-        for phase in phases:
-            if not 0.0 <= phase <= 1.0:
-                raise ValueError(f"phases: every phase must lie in [0, 1], got {phase}")
+        phases = check_interpolation_inputs(frame0, frame1, phases)
 
         with torch.inference_mode():
             first = frame0.to(self.device, torch.float32).unsqueeze(0)
