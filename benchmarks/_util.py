@@ -79,3 +79,38 @@ def run_measured(command: list[str]) -> tuple[float, int]:
     if process.returncode != 0:
         raise RuntimeError(f"{command} failed: {stderr.decode()[-500:]}")
     return time.perf_counter() - started, peak[0]
+
+
+def time_interpolation(engine, frame0, frame1, phases, warmup: int, repeat: int) -> dict:  # noqa: ANN001
+    """Best wall and process-CPU seconds of ``engine.interpolate(frame0, frame1, phases)`` after
+    ``warmup`` runs, with the peak memory (CUDA: allocated by torch; CPU: this process's RSS) and the
+    device's name; the output is checked for shape and finite values."""
+    import resource
+
+    import torch
+
+    device = frame0.device
+    timings, cpu_timings = [], []
+    for _ in range(warmup + repeat):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        out = engine.interpolate(frame0, frame1, phases)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        timings.append(time.perf_counter() - start)
+        cpu_timings.append(time.process_time() - cpu_start)
+    assert out.shape == (len(phases), *frame0.shape) and torch.isfinite(out).all()
+    if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated() / 2**30
+        name = torch.cuda.get_device_name()
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        name = f"CPU, {torch.get_num_threads()} threads"
+    return {
+        "device": name,
+        "seconds": min(timings[warmup:]),
+        "cpu_seconds": min(cpu_timings[warmup:]),
+        "peak_gib": peak,
+    }

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
-import time
+
+from _util import time_interpolation
 
 
 def _measure(args: argparse.Namespace) -> None:
@@ -35,33 +35,16 @@ def _measure(args: argparse.Namespace) -> None:
     frame0 = torch.rand(3, height, width, device=device)
     frame1 = torch.rand(3, height, width, device=device)
     phases = [(k + 1) / (args.phases + 1) for k in range(args.phases)]
-    timings, cpu_timings = [], []
-    for _ in range(args.warmup + args.repeat):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-        start, cpu_start = time.perf_counter(), time.process_time()
-        out = engine.interpolate(frame0, frame1, phases)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        timings.append(time.perf_counter() - start)
-        cpu_timings.append(time.process_time() - cpu_start)
-    assert out.shape == (len(phases), 3, height, width) and torch.isfinite(out).all()
-    if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated() / 2**30
-        name = torch.cuda.get_device_name()
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-        name = f"CPU, {torch.get_num_threads()} threads"
+    measured = time_interpolation(engine, frame0, frame1, phases, args.warmup, args.repeat)
     result = {
         "size": args.size,
-        "device": name,
+        "device": measured["device"],
         "half": args.half == "on",
         "tile": args.tile,
         "phases": args.phases,
-        "seconds": min(timings[args.warmup :]),
-        "cpu_seconds": min(cpu_timings[args.warmup :]),
-        "peak_gib": peak,
+        "seconds": measured["seconds"],
+        "cpu_seconds": measured["cpu_seconds"],
+        "peak_gib": measured["peak_gib"],
     }
     print("RESULT " + json.dumps(result))
 
