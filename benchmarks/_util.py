@@ -114,3 +114,15 @@ def time_interpolation(engine, frame0, frame1, phases, warmup: int, repeat: int)
         "cpu_seconds": min(cpu_timings[warmup:]),
         "peak_gib": peak,
     }
+
+
+def run_for_result(command: list[str], cwd: Path | None = None) -> dict | str:
+    """Run a benchmark's own measuring process; its last ``RESULT {json}`` line as a dict, or the
+    last line of its error output when it failed."""
+    import json
+
+    run = subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    if run.returncode or not lines:
+        return (run.stderr.strip().splitlines() or ["?"])[-1]
+    return json.loads(lines[-1].removeprefix("RESULT "))

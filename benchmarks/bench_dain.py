@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 
-from _util import time_interpolation
+from _util import run_for_result, time_interpolation
 
 
 def _measure(args: argparse.Namespace) -> None:
@@ -71,14 +70,11 @@ def main() -> None:
             command = [sys.executable, __file__, "--size", size, "--device", args.device, "--half", half]
             command += ["--tile", str(args.tile), "--phases", str(args.phases)]
             command += ["--repeat", str(args.repeat), "--warmup", str(args.warmup)]
-            run = subprocess.run(command, capture_output=True, text=True, check=False)
-            lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
-            if run.returncode or not lines:
-                tail = (run.stderr.strip().splitlines() or ["?"])[-1]
+            r = run_for_result(command)
+            if isinstance(r, str):
                 tile = args.tile or "-"
-                print(f"| {size} | {args.device} | {half} | {tile} | {args.phases} | failed: {tail} | | |")
+                print(f"| {size} | {args.device} | {half} | {tile} | {args.phases} | failed: {r} | | |")
                 continue
-            r = json.loads(lines[-1].removeprefix("RESULT "))
             print(
                 f"| {r['size']} | {r['device']} | {'yes' if r['half'] else 'no'} | {r['tile'] or '-'} | "
                 f"{r['phases']} | {r['seconds']:.2f} | {r['cpu_seconds']:.1f} | {r['peak_gib']:.2f} |",

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _util import time_interpolation
+from _util import run_for_result, time_interpolation
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO.parent / "shared" / "data" / "video" / "bigbuckbunny.mp4"
@@ -128,15 +128,10 @@ def main() -> None:
                 ]
                 command += ["--half", half, "--phases", str(args.phases), "--threads", str(args.threads)]
                 command += ["--repeat", str(args.repeat), "--warmup", str(args.warmup)]
-                run = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
-                lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
-                if run.returncode or not lines:
-                    tail = (run.stderr.strip().splitlines() or ["?"])[-1]
-                    print(
-                        f"| {engine} | {size} | {args.device} | {half} | {args.phases} | failed: {tail} | | |"
-                    )
+                r = run_for_result(command, cwd=REPO)
+                if isinstance(r, str):
+                    print(f"| {engine} | {size} | {args.device} | {half} | {args.phases} | failed: {r} | | |")
                     continue
-                r = json.loads(lines[-1].removeprefix("RESULT "))
                 print(
                     f"| {r['engine']} | {r['size']} | {r['device']} | {'yes' if r['half'] else 'no'} | "
                     f"{r['phases']} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | {r['peak_gib']:.2f} |",
