@@ -38,12 +38,10 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from restore.media.ffmpeg import ffmpeg_exe
 from restore.media.fields import (
     COMBED_SHARE,
     REPEATED_SHARE,
@@ -55,12 +53,12 @@ from restore.media.fields import (
     decide_fields,
     measure_windows,
     pick_order,
+    run_window_filter,
     stream_rate,
     window_length,
     window_starts,
 )
 from restore.media.probe import MediaInfo
-from restore.media.sequence import ffmpeg_input
 
 __all__ = ["analyse_fields", "change_point", "parse_frame_flags", "sections_filter"]
 
@@ -232,14 +230,7 @@ def _frame_flags(
     """(source times, per-frame flags: combed, repeated field, combed after matching) of ``frames``
     frames from ``start`` s."""
     chain = f"idet,metadata=mode=print,fieldmatch=order={order}:combmatch=full,idet,metadata=mode=print"
-    command = [
-        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info",
-        *(["-ss", f"{start:.3f}"] if start > 0 else []),
-        *ffmpeg_input(media, media.path), "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-frames:v", str(frames), "-vf", chain, "-f", "null", "-",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
-    times, flags = parse_frame_flags(result.stderr)
+    times, flags = parse_frame_flags(run_window_filter(media, start, frames, chain))
     return [start + time for time in times], flags
 
 

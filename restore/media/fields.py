@@ -46,6 +46,7 @@ __all__ = [
     "measure_windows",
     "parse_idet_report",
     "pick_order",
+    "run_window_filter",
     "stream_rate",
     "window_length",
     "window_starts",
@@ -266,6 +267,18 @@ def window_starts(media: MediaInfo, frames: int = WINDOW_FRAMES) -> list[float]:
     return [last * k / (count - 1) for k in range(count)]
 
 
+def run_window_filter(media: MediaInfo, start: float, frames: int, chain: str) -> str:
+    """FFmpeg's log (``info`` level) of ``frames`` frames from ``start`` s through the filter ``chain``,
+    decoded with the decoder's own input arguments (:func:`restore.media.sequence.ffmpeg_input`)."""
+    command = [
+        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info",
+        *(["-ss", f"{start:.3f}"] if start > 0 else []),
+        *ffmpeg_input(media, media.path), "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-frames:v", str(frames), "-vf", chain, "-f", "null", "-",
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, errors="replace", check=False).stderr
+
+
 def measure_windows(
     media: MediaInfo, order: str | None, starts: list[float], frames: int = WINDOW_FRAMES
 ) -> list[FieldStats]:
@@ -280,14 +293,7 @@ def measure_windows(
         chain = f"idet,fieldmatch=order={order}:combmatch=full,idet"
     measured = []
     for start in starts:
-        command = [
-            ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info",
-            *(["-ss", f"{start:.3f}"] if start > 0 else []),
-            *ffmpeg_input(media, media.path), "-map", "0:v:0", "-an", "-sn", "-dn",
-            "-frames:v", str(frames), "-vf", chain, "-f", "null", "-",
-        ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
-        raw, matched = parse_idet_report(result.stderr)
+        raw, matched = parse_idet_report(run_window_filter(media, start, frames, chain))
         if order is None:
             matched = {}
         measured.append(
