@@ -390,3 +390,11 @@ def test_a_model_layer_user_error_is_one_line_exit_2(clip_factory, tmp_path, mon
     code, _, stderr = main_in_process([clip, "-o", tmp_path / "out.mp4", "--scale", "2", "-q"])
     assert code == 2, stderr
     assert stderr.strip() == "restore: error: --tile must be at least 64, got 8"
+
+
+def test_the_summary_of_a_copy_only_job_names_no_device(clip_factory, tmp_path):
+    clip = clip_factory("copy_summary.mp4", rate="25", seconds=1.0, audio=False)
+    result = run_restore_here(clip, "-o", tmp_path / "copy.mp4", "--fps", "50", "--interp", "repeat")
+    assert result.returncode == 0, result.stderr
+    summary = " ".join((result.stdout + result.stderr).split())
+    assert "frames copied as decoded" in summary and "None" not in summary

@@ -57,7 +57,8 @@ def run_command(
                 f"{input.name}: {job.timeline.frame_count} frames, {job.timeline.duration:.2f} s, "
                 f"{len(job.shots.cuts)} cuts, {int(job.shots.repeats.sum())} repeats → "
                 f"{len(plan)} frames at {float(plan.fps):.3f} fps ({plan.interpolated_count} interpolated), "
-                f"{job.geometry.canvas[0]}x{job.geometry.canvas[1]}, {job.device}"
+                f"{job.geometry.canvas[0]}x{job.geometry.canvas[1]}, "
+                f"{job.device or 'frames copied as decoded'}"
             )
             for note in job.notes:  # fields found and what was done, image sequence, variable rate
                 progress.console.print(f"  {note}")
