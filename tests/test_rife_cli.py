@@ -108,3 +108,31 @@ def test_a_code_carrying_weights_file_is_refused_with_one_line(clip, tmp_path):
     )
     assert code == 2 and "refusing to load flownet.pkl" in err and len(err.strip().splitlines()) == 1, err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["flownet.pkl"]
+
+
+def test_restore_pair_with_rife_weights(clip, weights, tmp_path):
+    """``restore pair A B --interp rife --rife-weights FILE``: the engine's own frame at t = 0.5."""
+    from restore.media.images import read_image, write_image
+
+    frames = decode_all(clip)
+    write_image(tmp_path / "a.png", frames[0])
+    write_image(tmp_path / "b.png", frames[1])
+    out = tmp_path / "mid.png"
+    code, _, err = main_in_process(
+        [
+            "pair",
+            tmp_path / "a.png",
+            tmp_path / "b.png",
+            "-o",
+            out,
+            "--interp",
+            "rife",
+            "--rife-weights",
+            weights,
+        ]
+    )
+    assert code == 0, err
+    engine = RifeInterpolator(weights)
+    cpu = torch.device("cpu")
+    expected = engine.interpolate(array_to_tensor(frames[0], cpu), array_to_tensor(frames[1], cpu), [0.5])
+    assert np.array_equal(read_image(out), tensor_to_array(expected[0], np.uint8))

@@ -36,10 +36,29 @@ __all__ = [
     "interpolator_options",
     "QuietOption",
     "DebugOption",
+    "RifeModelOption",
+    "RifeScaleOption",
+    "RifeWeightsOption",
 ]
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+# the RIFE engine's options, shared by `restore` and `restore pair`
+RifeWeightsOption = Annotated[
+    Path | None, typer.Option("--rife-weights", help="RIFE checkpoint (flownet.pkl) for --interp rife.")
+]
+RifeModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rife-model", help="RIFE version to download: 4.6, 4.18, 4.22, 4.25, 4.26 (default 4.25)."
+    ),
+]
+RifeScaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rife-scale", help="RIFE flow scale: auto, 0.25, 0.5, 1, 2, 4 (0.5 for 4K; default auto)."
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -112,21 +131,9 @@ class JobOptions:
     dain_weights: Annotated[
         Path | None, typer.Option("--dain-weights", help="DAIN checkpoint (best.pth) for --interp dain.")
     ] = None
-    rife_weights: Annotated[
-        Path | None, typer.Option("--rife-weights", help="RIFE checkpoint (flownet.pkl) for --interp rife.")
-    ] = None
-    rife_model: Annotated[
-        str | None,
-        typer.Option(
-            "--rife-model", help="RIFE version to download: 4.6, 4.18, 4.22, 4.25, 4.26 [default: 4.25]."
-        ),
-    ] = None
-    rife_scale: Annotated[
-        str | None,
-        typer.Option(
-            "--rife-scale", help="RIFE flow scale: auto, 0.25, 0.5, 1, 2, 4 (0.5 for 4K) [default: auto]."
-        ),
-    ] = None
+    rife_weights: RifeWeightsOption = None
+    rife_model: RifeModelOption = None
+    rife_scale: RifeScaleOption = None
     cut_detection: Annotated[
         bool, typer.Option("--cut-detection/--no-cut-detection", help="Never interpolate across scene cuts.")
     ] = ShotSettings.detect_cuts

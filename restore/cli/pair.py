@@ -11,7 +11,13 @@ from typing import Annotated
 
 import typer
 
-from restore.cli.options import DebugOption, interpolator_options
+from restore.cli.options import (
+    DebugOption,
+    RifeModelOption,
+    RifeScaleOption,
+    RifeWeightsOption,
+    interpolator_options,
+)
 from restore.config import RestoreConfig
 from restore.errors import OutputError, UsageError
 
@@ -53,6 +59,9 @@ def pair_command(
     interp: Annotated[str, typer.Option(help="Interpolation engine.")] = RestoreConfig.interp,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = RestoreConfig.device,
     dain_weights: Annotated[Path | None, typer.Option("--dain-weights", help="DAIN checkpoint.")] = None,
+    rife_weights: RifeWeightsOption = None,
+    rife_model: RifeModelOption = None,
+    rife_scale: RifeScaleOption = None,
     debug: DebugOption = False,  # read by restore.cli.app.main; declared so the parser accepts it
 ) -> None:
     """Check everything, then build the engine and write one image per phase (paths on stdout)."""
@@ -68,7 +77,9 @@ def pair_command(
             f"{image1.shape[1]}x{image1.shape[0]}"
         )
     check_interpolator_name(interp)
-    engine_options = interpolator_options(interp, dain_weights)
+    engine_options = interpolator_options(
+        interp, dain_weights, rife_weights=rife_weights, rife_model=rife_model, rife_scale=rife_scale
+    )
     check_device_name(device)
     targets = _targets(output, phases)
 
