@@ -73,14 +73,20 @@ def flickering_clip(folder: Path, count: int, width: int = 320) -> tuple[Path, l
     return write_lossless(flickering, folder / "flicker.mkv"), frames, flickering
 
 
-def audio_duration(path: Path, stream: int = 0) -> float:
-    """Seconds of decoded audio in stream ``stream`` (samples / rate)."""
+def decode_audio(path: Path, stream: int = 0, *extra: str) -> np.ndarray:
+    """Audio stream ``stream`` of ``path`` decoded to interleaved float32 samples (``extra``: output
+    options such as ``-ac 1 -ar 48000``)."""
     raw = subprocess.run(
         [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", f"0:a:{stream}",
-         "-f", "s16le", "-ac", "1", "-ar", "48000", "pipe:"],
+         *extra, "-f", "f32le", "pipe:"],
         capture_output=True, check=True,
     ).stdout  # fmt: skip
-    return len(raw) / 2 / 48000
+    return np.frombuffer(raw, np.float32)
+
+
+def audio_duration(path: Path, stream: int = 0) -> float:
+    """Seconds of decoded audio in stream ``stream`` (samples / rate)."""
+    return len(decode_audio(path, stream, "-ac", "1", "-ar", "48000")) / 48000
 
 
 def decode_all(path: Path) -> np.ndarray:

@@ -3,7 +3,6 @@ losslessly (PCM in MOV, FLAC in MKV), AAC only in MP4."""
 
 from __future__ import annotations
 
-import subprocess
 from fractions import Fraction
 
 import numpy as np
@@ -11,9 +10,8 @@ import pytest
 
 from restore.media.audio import audio_arguments, plan_audio, sample_depth
 from restore.media.encode import FrameWriter
-from restore.media.ffmpeg import ffmpeg_exe
 from restore.media.probe import StreamInfo, probe
-from tests.conftest import ffmpeg, shared_file
+from tests.conftest import decode_audio, ffmpeg, shared_file
 
 
 def stream(index, codec, sample_format):
@@ -63,27 +61,6 @@ def test_the_arguments_and_the_summary_lines():
     assert audio_arguments([aac]) == ["-map", "1:2", "-c:a:0", "aac", "-b:a:0", "320k"]
 
 
-def _samples(path, index=0):
-    raw = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-map",
-            f"0:a:{index}",
-            "-f",
-            "f32le",
-            "pipe:",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return np.frombuffer(raw, np.float32)
-
-
 def test_a_track_mov_cannot_hold_is_re_encoded_losslessly(tmp_path):
     # bigbuckbunny's 5.1 AAC, 0.5 s, as FLAC 24-bit in MKV: MOV cannot hold FLAC
     source = tmp_path / "source.mkv"
@@ -101,5 +78,5 @@ def test_a_track_mov_cannot_hold_is_re_encoded_losslessly(tmp_path):
             writer.write(np.zeros((36, 64, 3), np.uint8))
     (track,) = probe(output).audio
     assert track.codec == "pcm_s24le" and "(24 bit)" in track.details
-    before, after = _samples(source), _samples(output)
+    before, after = decode_audio(source), decode_audio(output)
     assert before.size > 40000 and np.array_equal(before, after)  # every sample, bit for bit
