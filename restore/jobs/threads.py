@@ -4,8 +4,9 @@ A job runs three things at once: the FFmpeg decoder, this process's computing (P
 OpenCV flow in the interpolator, the stages) and the FFmpeg encoder, which at 4K needs as much CPU
 as the rest together. PyTorch's and OpenCV's default thread pools each take every core and, called
 one after the other from one thread, fight each other and the encoder: PyTorch's OpenMP workers
-spin while OpenCV's run. Measured on 2 cores beside the encoder (``benchmarks/RESULTS.md``, issue
-18): one classic 720p pair took 2.5 s with both pools at 2 threads, 0.40 s with both at 1.
+spin while OpenCV's run. Measured on 2 cores (``benchmarks/RESULTS.md``, issue 18): the 720p →
+4K60 job took 36 s with the pools at half the cores and 41 s with their defaults; under other jobs'
+load one classic pair took 2.5 s with both pools at 2 threads and 0.40 s with both at 1.
 
 So the job's computing gets half the cores (at least one) in each pool and the codecs the rest.
 Like the allocator setting of :mod:`restore.jobs.memory` this is process-wide, set once by the job
