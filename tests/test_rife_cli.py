@@ -136,3 +136,16 @@ def test_restore_pair_with_rife_weights(clip, weights, tmp_path):
     cpu = torch.device("cpu")
     expected = engine.interpolate(array_to_tensor(frames[0], cpu), array_to_tensor(frames[1], cpu), [0.5])
     assert np.array_equal(read_image(out), tensor_to_array(expected[0], np.uint8))
+
+
+def test_half_reaches_rife_and_fp16_on_cpu_is_one_line(clip, weights, tmp_path):
+    from restore.cli.options import interpolator_options
+
+    assert interpolator_options("rife", None, half=False) == {"half": False}
+    assert interpolator_options("classic", None, half=True) == {}  # no half-precision path there
+    out = tmp_path / "x.mkv"
+    code, _, err = main_in_process(
+        [clip, "-o", out, "--fps", "60", "--interp", "rife", "--rife-weights", weights, "--half", "-q"]
+    )
+    assert code == 2 and "fp16 needs a CUDA device" in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

@@ -90,7 +90,10 @@ class JobOptions:
     ] = None
     half: Annotated[
         bool | None,
-        typer.Option("--half/--no-half", help="fp16/bf16 for models on CUDA [default: when supported]."),
+        typer.Option(
+            "--half/--no-half",
+            help="fp16/bf16 for model upscalers and RIFE (RIFE: CUDA only) [default: on CUDA if supported].",
+        ),
     ] = None
     colorize: Annotated[
         bool, typer.Option("--colorize", help="Colourise B/W film (--color-ref, else learned SIGGRAPH17).")
@@ -269,6 +272,7 @@ def build_config(
             rife_weights=options.rife_weights,
             rife_model=options.rife_model,
             rife_scale=options.rife_scale,
+            half=options.half,
         ),
         sr_options=upscaler_options(options.tile, options.half),
         segment_seconds=options.segment_seconds,
@@ -319,9 +323,11 @@ def interpolator_options(
     rife_weights: Path | None = None,
     rife_model: str | None = None,
     rife_scale: str | None = None,
+    half: bool | None = None,
 ) -> dict[str, object]:
     """Options for the interpolation engine: the DAIN checkpoint goes to ``dain`` only, the RIFE
-    checkpoint, version and flow scale to ``rife`` only (the version is checked here, torch-free)."""
+    checkpoint, version and flow scale to ``rife`` only (the version is checked here, torch-free);
+    ``--half``/``--no-half`` reaches RIFE, the one engine with a half-precision path."""
     rife = {"weights": rife_weights, "model": rife_model, "scale": rife_scale}
     given = [f"--rife-{name}" for name, value in rife.items() if value is not None]
     if given and interp != "rife":
@@ -342,6 +348,8 @@ def interpolator_options(
                     f"--rife-scale must be auto or a number (0.5 for 4K), got {rife_scale!r}"
                 ) from None
             options["scale"] = check_scale(scale)
+        if half is not None:
+            options["half"] = half
         if dain_weights is not None:
             raise UsageError("--dain-weights is only used with --interp dain")
         return options
