@@ -168,3 +168,22 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     assert process.returncode == 130
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert os.listdir(tmp_path) == [], "no partial or final output after Ctrl-C"
+
+
+def test_help_keeps_the_defaults_written_in_option_help():
+    """Rich reads ``[default: …]`` as markup and drops it, so option help writes ``(default: …)``."""
+    import re
+
+    import restore.cli.batch
+    import restore.cli.options
+    import restore.cli.run
+
+    for module in (restore.cli.batch, restore.cli.options, restore.cli.run):
+        source = Path(module.__file__).read_text()
+        assert not re.search(r"\[default:", source), f"{module.__name__} writes [default: …] in a help text"
+    from tests.conftest import main_in_process
+
+    code, out, err = main_in_process(["run", "--help"])
+    assert code == 0, err
+    text = re.sub(r"[│\s]+", " ", out)  # the help is wrapped (and cut) to the terminal's width
+    assert "Upscale factor (default: 1)." in text and text.count("(default:") >= 5, text

@@ -40,7 +40,7 @@ def batch_command(
     ] = DEFAULT_RETRIES,
     gpus: Annotated[
         float | None,
-        typer.Option(help="GPU resource per task [default: 1 on a local cluster with a GPU, else 0]."),
+        typer.Option(help="GPU resource per task (default: 1 on a local cluster with a GPU, else 0)."),
     ] = None,
     *,
     options: JobOptions,  # Typer sees one parameter per job option here (see with_job_options)

@@ -67,9 +67,9 @@ class JobOptions:
 
     fps: Annotated[
         str | None,
-        typer.Option("--fps", help="Output frame rate (60, 59.94, 30000/1001) [default: unchanged]."),
+        typer.Option("--fps", help="Output frame rate: 60, 59.94, 30000/1001 (default: unchanged)."),
     ] = None
-    scale: Annotated[float | None, typer.Option("--scale", help="Upscale factor [default: 1].")] = (
+    scale: Annotated[float | None, typer.Option("--scale", help="Upscale factor (default: 1).")] = (
         RestoreConfig.scale
     )
     size: Annotated[str | None, typer.Option("--size", help="Exact output size WxH, e.g. 3840x2160.")] = None
@@ -92,7 +92,7 @@ class JobOptions:
         bool | None,
         typer.Option(
             "--half/--no-half",
-            help="fp16/bf16 for model upscalers and RIFE (RIFE: CUDA only) [default: on CUDA if supported].",
+            help="fp16/bf16 for model upscalers and RIFE (RIFE: CUDA only) (default: on CUDA if supported).",
         ),
     ] = None
     colorize: Annotated[
@@ -168,7 +168,7 @@ class JobOptions:
     ] = RestoreConfig.field_order
     input_fps: Annotated[
         str | None,
-        typer.Option("--input-fps", help="Frame rate of an image-sequence input [default: 24]."),
+        typer.Option("--input-fps", help="Frame rate of an image-sequence input (default: 24)."),
     ] = None
     allow_gaps: Annotated[
         bool,

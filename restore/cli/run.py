@@ -24,7 +24,7 @@ def run_command(
             "-o",
             "--output",
             help="Output file, or a folder (FOLDER/ or an existing one) for FOLDER/INPUT.restored.mp4 "
-            "[default: INPUT.restored.mp4 beside the input].",
+            "(default: INPUT.restored.mp4 beside the input).",
         ),
     ] = None,
     *,
