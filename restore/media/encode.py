@@ -101,7 +101,7 @@ CODECS: dict[str, CodecSpec] = {
 }
 
 # Above 1080p x264's lookahead is shortened from medium's 40 frames to 10: at 4K each frame it holds
-# costs about 17 MiB, and 10 frames keep the encoder at 0.95 GiB instead of 1.6 GiB, so the whole job
+# costs about 22 MiB, and 10 frames keep the encoder at 0.95 GiB instead of 1.6 GiB, so the whole job
 # stays under 2 GiB. benchmarks/bench_encoder.py (60 frames at 4K, CRF 18; benchmarks/RESULTS.md,
 # issue 18): 49.04 dB PSNR against 49.24 with 40 frames, 5 % fewer bytes, 10-20 % less CPU.
 LARGE_FRAME_PIXELS = 1920 * 1080 * 2
