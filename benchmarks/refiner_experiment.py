@@ -383,44 +383,41 @@ class Batches:
         return [self._one() for _ in range(size)]
 
 
+def _weights(b: dict[str, torch.Tensor], settings: ClassicSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """The engine's blend weight and reliability of one crop: (1,c,c) each."""
+    weight0, reliability = blend_weights(
+        b["visibility"][None, :1], b["visibility"][None, 1:], float(b["phase"]),
+        settings.visibility_floor, settings.fallback_power,
+    )  # fmt: skip
+    return weight0[0], reliability[0]
+
+
+def _picture(b: dict[str, torch.Tensor], flow_t0, flow_t1, weight0, reliability, residual=None):  # noqa: ANN001, ANN202
+    """One crop's picture from its maps (2,c,c)/(1,c,c): bicubic warps and the engine's blend."""
+    warped0 = sample_points(b["first"], b["base"] + flow_t0, "bicubic")
+    warped1 = sample_points(b["last"], b["base"] + flow_t1, "bicubic")
+    crossfade0, crossfade1, phase = b["crossfade_first"], b["crossfade_last"], float(b["phase"])
+    return compose(warped0, warped1, crossfade0, crossfade1, weight0, reliability, phase, residual)
+
+
 def forward(refiner: ClassicRefiner, batch: list[dict[str, torch.Tensor]], settings: ClassicSettings):
     """Refined pictures and truths of a batch: (B,3,c,c) each, through the engine's own functions."""
     warped0 = torch.stack([sample_points(b["first"], b["base"] + b["flows"][:2], "bilinear") for b in batch])
     warped1 = torch.stack([sample_points(b["last"], b["base"] + b["flows"][2:], "bilinear") for b in batch])
     flows = torch.stack([b["flows"] for b in batch])
     visibility = torch.stack([b["visibility"] for b in batch])
-    phases = torch.stack([b["phase"] for b in batch])
-    weights, reliabilities = [], []
-    for b in batch:
-        w, r = blend_weights(
-            b["visibility"][None, :1], b["visibility"][None, 1:], float(b["phase"]),
-            settings.visibility_floor, settings.fallback_power,
-        )  # fmt: skip
-        weights.append(w[0])
-        reliabilities.append(r[0])
+    weights, reliabilities = zip(*(_weights(b, settings) for b in batch), strict=True)
     maps = refine_maps(
         refiner,
         torch.stack([b["crossfade_first"] for b in batch]),
         torch.stack([b["crossfade_last"] for b in batch]),
         warped0, warped1, visibility[:, :1], visibility[:, 1:], flows[:, :2], flows[:, 2:],
-        torch.stack(weights), torch.stack(reliabilities), phases,
+        torch.stack(weights), torch.stack(reliabilities), torch.stack([b["phase"] for b in batch]),
     )  # fmt: skip
-    outputs = []
-    for i, b in enumerate(batch):
-        w0 = sample_points(b["first"], b["base"] + maps.flow_t0[i], "bicubic")
-        w1 = sample_points(b["last"], b["base"] + maps.flow_t1[i], "bicubic")
-        outputs.append(
-            compose(
-                w0,
-                w1,
-                b["crossfade_first"],
-                b["crossfade_last"],
-                maps.weight0[i],
-                maps.reliability[i],
-                float(b["phase"]),
-                maps.residual[i],
-            )  # fmt: skip
-        )
+    outputs = [
+        _picture(b, maps.flow_t0[i], maps.flow_t1[i], maps.weight0[i], maps.reliability[i], maps.residual[i])
+        for i, b in enumerate(batch)
+    ]
     return torch.stack(outputs), torch.stack([b["truth"] for b in batch])
 
 
@@ -486,26 +483,7 @@ def train(steps: int, batch_size: int, crop: int, width: int, lr: float, only_ma
 
 def compose_without(batch: list[dict[str, torch.Tensor]], settings: ClassicSettings) -> torch.Tensor:
     """The unrefined engine's pictures of a batch (bicubic warps, the weight-free blend)."""
-    outputs = []
-    for b in batch:
-        w0 = sample_points(b["first"], b["base"] + b["flows"][:2], "bicubic")
-        w1 = sample_points(b["last"], b["base"] + b["flows"][2:], "bicubic")
-        weight0, reliability = blend_weights(
-            b["visibility"][None, :1], b["visibility"][None, 1:], float(b["phase"]),
-            settings.visibility_floor, settings.fallback_power,
-        )  # fmt: skip
-        outputs.append(
-            compose(
-                w0,
-                w1,
-                b["crossfade_first"],
-                b["crossfade_last"],
-                weight0[0],
-                reliability[0],
-                float(b["phase"]),
-            )
-        )
-    return torch.stack(outputs)
+    return torch.stack([_picture(b, b["flows"][:2], b["flows"][2:], *_weights(b, settings)) for b in batch])
 
 
 def refined_picture(
