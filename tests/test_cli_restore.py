@@ -72,6 +72,27 @@ def test_existing_output_needs_overwrite(clip_factory, tmp_path):
     assert scan_video(out).frame_count == 25
 
 
+def test_dry_run_prints_the_plan_and_writes_nothing(clip_factory, tmp_path):
+    clip = clip_factory("plain.mp4", rate="24", seconds=1.0, audio=False)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    args = (clip, "-o", folder / "film.mkv", "--fps", "60", "--scale", "2", "--codec", "ffv1")
+    code, out, err = main_in_process([*args, "--dry-run", "-q"])  # -q keeps the plan: it is the output
+    text = " ".join((out + err).split())
+    assert code == 0, err
+    plan = prepare_job(RestoreConfig(input=clip, output=tmp_path / "plan.mkv", fps=Fraction(60))).plan
+    interpolated = plan.interpolated_count
+    assert interpolated > 0 and f"→ 60 frames at 60.000 fps ({interpolated} interpolated)" in text, text
+    assert f"interpolation: classic, {interpolated} frames at phases 0.2, 0.4, 0.6, 0.8" in text, text
+    assert "upscaling: lanczos to" in text and "output: " in text and "(ffv1, " in text, text
+    assert text.endswith("dry run: nothing was written"), text
+    assert not list(folder.iterdir()) and not list(tmp_path.glob("*.journal*"))
+    # the same refusals as a run: an existing output without --overwrite
+    (folder / "film.mkv").write_bytes(b"keep me")
+    code, _, err = main_in_process([*args, "--dry-run"])
+    assert code == 2 and "--overwrite" in err and (folder / "film.mkv").read_bytes() == b"keep me"
+
+
 @pytest.mark.parametrize("codec", ["h265", "prores", "ffv1"])
 def test_archive_codecs(clip_factory, tmp_path, codec):
     clip = clip_factory("tenbit.mp4", rate="24", seconds=0.5, pix_fmt="yuv420p10le")

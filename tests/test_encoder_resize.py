@@ -96,16 +96,16 @@ def test_jobs_leave_a_plain_resize_to_the_encoder(tmp_path, monkeypatch):
     ffmpeg("-i", str(shared_file("video", "bigbuckbunny.mp4")), "-vf", "scale=192:108:flags=area,fps=12",
            "-t", "1", "-c:v", "libx264", "-crf", "12", "-an", str(clip))  # fmt: skip
     seen = []
-    original = run._resize_in_encoder
+    original = run.resize_in_encoder
 
     def spy(job):
         seen.append(original(job))
         return seen[-1]
 
-    monkeypatch.setattr(run, "_resize_in_encoder", spy)
+    monkeypatch.setattr(run, "resize_in_encoder", spy)
     common = ("--fps", "24", "--interp", "blend", "--scale", "3", "--codec", "ffv1", "-q")
     assert run_restore_here(clip, "-o", tmp_path / "encoder.mkv", *common).returncode == 0
-    monkeypatch.setattr(run, "_resize_in_encoder", lambda job: False)
+    monkeypatch.setattr(run, "resize_in_encoder", lambda job: False)
     assert run_restore_here(clip, "-o", tmp_path / "torch.mkv", *common).returncode == 0
     assert seen == [True]
     encoder, torch_path = decode_all(tmp_path / "encoder.mkv"), decode_all(tmp_path / "torch.mkv")
@@ -126,12 +126,12 @@ def test_other_resizes_stay_in_pytorch(clip_factory, tmp_path, options):
     from restore.config import RestoreConfig
     from restore.jobs import prepare_job
     from restore.jobs.prepare import build_engines
-    from restore.jobs.run import _resize_in_encoder
+    from restore.jobs.run import resize_in_encoder
 
     clip = clip_factory("resize_rules.mp4", seconds=0.5, audio=False)
     output = tmp_path / options.pop("output", "out.mp4")
     output.parent.mkdir(exist_ok=True)
     job = build_engines(prepare_job(RestoreConfig(input=clip, output=output, fps=Fraction(24), **options)))
-    assert job.upscaler is not None and not _resize_in_encoder(job)
+    assert job.upscaler is not None and not resize_in_encoder(job)
     plain = build_engines(prepare_job(RestoreConfig(input=clip, output=tmp_path / "o.mp4", scale=2.0)))
-    assert _resize_in_encoder(plain)
+    assert resize_in_encoder(plain)

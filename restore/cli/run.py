@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,7 +12,10 @@ from restore.cli.options import DebugOption, JobOptions, QuietOption, build_conf
 from restore.cli.progress import job_progress
 from restore.config import RestoreConfig, default_output_path
 
-__all__ = ["run_command"]
+if TYPE_CHECKING:
+    from restore.jobs import PreparedJob
+
+__all__ = ["plan_lines", "run_command"]
 
 
 @with_job_options
@@ -35,6 +38,10 @@ def run_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted job from its journal.")
     ] = RestoreConfig.resume,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check, analyse and plan, print the plan, and write nothing."),
+    ] = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,  # read by restore.cli.app.main; declared so the parser accepts it
 ) -> None:
@@ -52,7 +59,7 @@ def run_command(
         )
         progress.update(scan_task, total=job.timeline.frame_count, completed=job.timeline.frame_count)
         plan = job.plan
-        if not quiet:
+        if not quiet or dry_run:
             progress.console.print(
                 f"{input.name}: {job.timeline.frame_count} frames, {job.timeline.duration:.2f} s, "
                 f"{len(job.shots.cuts)} cuts, {int(job.shots.repeats.sum())} repeats → "
@@ -66,12 +73,46 @@ def run_command(
 
             for line in job_output_tags(job).notes:  # audio copied or re-encoded, colour tags, timecode
                 progress.console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+        if dry_run:
+            for line in plan_lines(job):
+                progress.console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+            progress.console.print("dry run: nothing was written")
+            return
         task = progress.add_task("restoring", total=len(plan))
         report = run_job(job, on_progress=lambda done, _total: progress.update(task, completed=done))
     if not quiet:
         for line in report.stage_reports:
             progress.console.print(line)
         progress.console.print(f"wrote {report.output} ({report.frames} frames in {report.seconds:.1f} s)")
+
+
+def plan_lines(job: PreparedJob) -> list[str]:
+    """What a run of ``job`` would do beyond the summary: engines, stages, encoder and segments."""
+    from restore.jobs import wants_segments
+    from restore.jobs.run import resize_in_encoder
+    from restore.media.encode import CODECS
+
+    config, plan = job.config, job.plan
+    width, height = job.geometry.canvas
+    lines = []
+    if plan.interpolated_count:
+        phases = sorted({round(float(t), 4) for t in plan.phases if 0.0 < t < 1.0})
+        shown = ", ".join(f"{t:g}" for t in phases[:8]) + (" …" if len(phases) > 8 else "")
+        engine = job.interpolator.name if job.interpolator is not None else config.interp
+        lines.append(f"interpolation: {engine}, {plan.interpolated_count} frames at phases {shown}")
+    if job.needs_upscaler:
+        where = " (in the encoder's resize)" if resize_in_encoder(job) else ""
+        lines.append(f"upscaling: {config.sr} to {job.geometry.inner[0]}x{job.geometry.inner[1]}{where}")
+    lines += [f"stage: {stage.name}" for stage in job.stages]
+    spec = CODECS.get(config.codec)
+    crf = config.crf if config.crf is not None else (spec.default_crf if spec else None)
+    quality = f", CRF {crf}" if crf is not None else ""
+    size = f"{width}x{height}, {float(plan.fps):g} fps"
+    lines.append(f"output: {config.output} ({config.codec}{quality}, {size})")
+    if wants_segments(job):
+        seconds = config.segment_seconds
+        lines.append(f"in segments of about {seconds:g} s, with a journal (--resume continues)")
+    return lines
 
 
 def output_path(input: Path, output: str | None, codec: str) -> Path | None:

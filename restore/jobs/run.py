@@ -109,7 +109,7 @@ def _native_passthrough(job: PreparedJob) -> str | None:
     return None
 
 
-def _resize_in_encoder(job: PreparedJob) -> bool:
+def resize_in_encoder(job: PreparedJob) -> bool:
     """Whether the job's resize is a plain Lanczos-3 that the encoder's swscale does instead.
 
     Then the frames travel to the encoder at the source's size and one swscale pass resizes them and
@@ -175,7 +175,7 @@ def render_job(
     canvas_w, canvas_h = geometry.canvas
     tags = job_output_tags(job)
     native = _native_passthrough(job)
-    resize_in_encoder = _resize_in_encoder(job)
+    encoder_resizes = resize_in_encoder(job)
 
     reader = open_reader(config.input, media, timeline, native=native is not None, first_frame=first_frame)
     to_frames = is_sequence_output(config.output)  # image files; a segment of them is lossless FFV1
@@ -199,7 +199,7 @@ def render_job(
             start_offset=0.0 if segment else plan.start_time,
             sample_aspect=geometry.sample_aspect,
             native_pix_fmt=native,
-            frame_size=(timeline.width, timeline.height) if resize_in_encoder else None,
+            frame_size=(timeline.width, timeline.height) if encoder_resizes else None,
         )
     with reader, writer:
         if job.copies_only:  # frames go from decoder to encoder untouched
@@ -211,7 +211,7 @@ def render_job(
                 _unit_float_frames(job, iter(reader), first_frame),
                 writer,
                 on_progress,
-                upscaler=None if resize_in_encoder else job.upscaler,
+                upscaler=None if encoder_resizes else job.upscaler,
             )
     return JobReport(
         output=output or config.output,
