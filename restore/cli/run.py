@@ -91,6 +91,7 @@ def plan_lines(job: PreparedJob) -> list[str]:
     from restore.jobs import wants_segments
     from restore.jobs.run import resize_in_encoder
     from restore.media.encode import CODECS
+    from restore.media.sequence_out import is_sequence_output
 
     config, plan = job.config, job.plan
     width, height = job.geometry.canvas
@@ -104,11 +105,14 @@ def plan_lines(job: PreparedJob) -> list[str]:
         where = " (in the encoder's resize)" if resize_in_encoder(job) else ""
         lines.append(f"upscaling: {config.sr} to {job.geometry.inner[0]}x{job.geometry.inner[1]}{where}")
     lines += [f"stage: {stage.name}" for stage in job.stages]
-    spec = CODECS.get(config.codec)
-    crf = config.crf if config.crf is not None else (spec.default_crf if spec else None)
-    quality = f", CRF {crf}" if crf is not None else ""
     size = f"{width}x{height}, {float(plan.fps):g} fps"
-    lines.append(f"output: {config.output} ({config.codec}{quality}, {size})")
+    if is_sequence_output(config.output):
+        kind = f"{config.output.suffix.lstrip('.').upper()} image sequence"
+    else:
+        spec = CODECS.get(config.codec)
+        crf = config.crf if config.crf is not None else (spec.default_crf if spec else None)
+        kind = config.codec + (f", CRF {crf}" if crf is not None else "")
+    lines.append(f"output: {config.output} ({kind}, {size})")
     if wants_segments(job):
         seconds = config.segment_seconds
         lines.append(f"in segments of about {seconds:g} s, with a journal (--resume continues)")
