@@ -187,3 +187,42 @@ def test_help_keeps_the_defaults_written_in_option_help():
     assert code == 0, err
     text = re.sub(r"[│\s]+", " ", out)  # the help is wrapped (and cut) to the terminal's width
     assert "Upscale factor (default: 1)." in text and text.count("(default:") >= 5, text
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowing, shown
+def test_a_stop_signal_swallowed_by_a_finaliser_is_raised_again():
+    """Python prints and drops an exception raised while a ``__del__`` runs; the signal is kept."""
+    import gc
+    import signal
+
+    from restore.cli.signals import Stopped, raise_if_stopped, stopped_by_signals
+
+    class SignalledWhileFinalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, inside the finaliser
+
+    with stopped_by_signals():
+        raise_if_stopped()  # nothing yet
+        item = SignalledWhileFinalised()
+        del item  # "Exception ignored in ...": the Stopped raised by the handler is lost here
+        gc.collect()
+        with pytest.raises(Stopped) as stopped:
+            raise_if_stopped()
+        assert stopped.value.signum == signal.SIGTERM
+    raise_if_stopped()  # the next command starts afresh
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_signal_the_process_ignores_stays_ignored():
+    import signal
+
+    from restore.cli.signals import stopped_by_signals
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job
+    try:
+        with stopped_by_signals():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # ours
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

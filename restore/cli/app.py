@@ -11,10 +11,7 @@ journal) and exit 130, 143 and 129 with one line.
 
 from __future__ import annotations
 
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +21,7 @@ from dain.errors import UserError
 from restore.cli.batch import batch_command
 from restore.cli.pair import pair_command
 from restore.cli.run import run_command
+from restore.cli.signals import Stopped, exit_stopped, stopped_by_signals
 from restore.errors import RestoreError
 
 try:  # the parser's usage errors (UsageError, BadParameter, NoSuchOption...): Typer >= 0.2x vendors click
@@ -94,57 +92,19 @@ def _with_default_command(argv: list[str]) -> list[str]:
     return args
 
 
-class Stopped(BaseException):
-    """Raised in the main thread by SIGTERM or SIGHUP: unwinds the job like Ctrl-C (outside ``Exception``)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def _stop(signum: int, _frame: object) -> None:
-    for kind in _STOP_SIGNALS:  # a second signal must not cut the clean-up short
-        signal.signal(kind, signal.SIG_IGN)
-    raise Stopped(signum)
-
-
-_STOP_SIGNALS = (signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
-
-
-@contextmanager
-def _stopped_by_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise :class:`Stopped` while the command runs (main thread only)."""
-    try:
-        previous = {kind: signal.signal(kind, _stop) for kind in _STOP_SIGNALS}
-    except ValueError:  # not the main thread (an embedding program): leave its signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        for kind, handler in previous.items():
-            signal.signal(kind, handler)
-
-
-def _exit_interrupted(signum: int = signal.SIGINT) -> None:
-    name = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
-    print(f"restore: {name}; no output was written", file=sys.stderr)
-    sys.exit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``restore`` console script: the one place errors become exit codes."""
     args = _with_default_command(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        with _stopped_by_signals():
+        with stopped_by_signals():
             result = app(args=args, prog_name="restore", standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except Stopped as stop:
-        _exit_interrupted(stop.signum)
+        exit_stopped(stop.signum)
     except (typer.Abort, KeyboardInterrupt):
-        _exit_interrupted()
+        exit_stopped()
     except UserError as error:
         if debug:
             raise
@@ -164,5 +124,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     if isinstance(result, int) and result != 0:  # Typer returns Ctrl-C as exit code 130
         if result == 130:
-            _exit_interrupted()
+            exit_stopped()
         sys.exit(result)

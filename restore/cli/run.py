@@ -10,6 +10,7 @@ import typer
 
 from restore.cli.options import DebugOption, JobOptions, QuietOption, build_config, with_job_options
 from restore.cli.progress import job_progress
+from restore.cli.signals import raise_if_stopped
 from restore.config import RestoreConfig, default_output_path
 
 if TYPE_CHECKING:
@@ -54,9 +55,12 @@ def run_command(
     media = check_job(config)  # every fast refusal before the progress display starts
     with job_progress(quiet) as progress:
         scan_task = progress.add_task("analysing", total=None)
-        job = prepare_job(
-            config, on_scan=lambda done, _total: progress.update(scan_task, completed=done), media=media
-        )
+
+        def scanned(done: int, _total: int) -> None:
+            raise_if_stopped()
+            progress.update(scan_task, completed=done)
+
+        job = prepare_job(config, on_scan=scanned, media=media)
         progress.update(scan_task, total=job.timeline.frame_count, completed=job.timeline.frame_count)
         plan = job.plan
         if not quiet or dry_run:
@@ -79,7 +83,12 @@ def run_command(
             progress.console.print("dry run: nothing was written")
             return
         task = progress.add_task("restoring", total=len(plan))
-        report = run_job(job, on_progress=lambda done, _total: progress.update(task, completed=done))
+
+        def restored(done: int, _total: int) -> None:  # called with each frame written
+            raise_if_stopped()
+            progress.update(task, completed=done)
+
+        report = run_job(job, on_progress=restored)
     if not quiet:
         for line in report.stage_reports:
             progress.console.print(line)
