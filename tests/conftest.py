@@ -103,6 +103,22 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# Runs ``restore`` as from an interactive shell: a test runner started in the background (``cmd &``)
+# or under ``nohup`` passes SIGINT or SIGHUP on ignored, and ``restore`` rightly keeps an ignored
+# signal ignored, so the signal tests would see the job finish instead of stopping.
+_WITH_DEFAULT_SIGNALS = (
+    "import runpy, signal, sys; "
+    "signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "[signal.signal(s, signal.SIG_DFL) for s in (signal.SIGTERM, signal.SIGHUP)]; "
+    "sys.argv[0] = 'restore'; runpy.run_module('restore', run_name='__main__', alter_sys=True)"
+)
+
+
+def restore_command_with_default_signals(*args: str | Path) -> list[str]:
+    """argv of ``python -m restore ARGS`` with SIGINT, SIGTERM and SIGHUP at their defaults."""
+    return [sys.executable, "-c", _WITH_DEFAULT_SIGNALS, *map(str, args)]
+
+
 def run_restore(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a fresh interpreter, as a user would."""
     return subprocess.run(

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ffmpeg, file_digest, make_clip, run_restore, shared_file
+from tests.conftest import (
+    ffmpeg,
+    file_digest,
+    make_clip,
+    restore_command_with_default_signals,
+    run_restore,
+    shared_file,
+)
 
 
 @pytest.fixture(scope="module")
@@ -150,13 +157,12 @@ def test_version():
 def test_ctrl_c_stops_cleanly(tmp_path):
     import signal
     import subprocess
-    import sys
     import time
 
     clip = shared_file("video", "bikes.mp4")
     out = tmp_path / "out.mp4"
     process = subprocess.Popen(
-        [sys.executable, "-m", "restore", str(clip), "-o", str(out), "--fps", "60", "-q"],
+        restore_command_with_default_signals(clip, "-o", out, "--fps", "60", "-q"),
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -21,7 +21,7 @@ import pytest
 
 from restore.media.probe import probe
 from restore.media.scan import scan_video
-from tests.conftest import audio_duration, decode_all, run_restore_here
+from tests.conftest import audio_duration, decode_all, restore_command_with_default_signals, run_restore_here
 
 JOB = ("--fps", "30", "--interp", "blend", "--segment-seconds", "1", "-q")
 
@@ -50,7 +50,7 @@ def _segments_done(journal: Path) -> int:
 
 
 def _start(clip: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "restore", str(clip), "-o", str(out), *JOB, *extra]
+    command = restore_command_with_default_signals(clip, "-o", out, *JOB, *extra)
     return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
@@ -162,7 +162,7 @@ def _start_whole_job(out: Path) -> subprocess.Popen[str]:
     from tests.conftest import shared_file
 
     clip = shared_file("video", "bikes.mp4")
-    command = [sys.executable, "-m", "restore", str(clip), "-o", str(out), "--fps", "60", "-q"]
+    command = restore_command_with_default_signals(clip, "-o", out, "--fps", "60", "-q")
     return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
