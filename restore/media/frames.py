@@ -70,11 +70,16 @@ def from_unit_float(
 ) -> np.ndarray:
     """float in [0, 1] (any shape) -> ``dtype`` (uint8 or uint16), rounded (see :data:`Rounding`) and clipped.
 
-    The arithmetic runs in ``image``'s own float type (float32 stays float32).
+    The arithmetic runs in ``image``'s own float type (float32 stays float32), in one scratch array;
+    the result is C-contiguous, so a transposed view (``chw.transpose(1, 2, 0)``) is read in its own
+    memory order and reordered in the one pass that converts it.
     """
     peak = peak_of(dtype)
     if rounding == "half_up":
-        return np.clip(image * peak + 0.5, 0, peak).astype(dtype)
+        scaled = np.multiply(image, peak)
+        np.add(scaled, 0.5, out=scaled)
+        np.clip(scaled, 0, peak, out=scaled)
+        return scaled.astype(dtype, order="C")
     if rounding == "half_even":
         return np.clip(np.rint(image * peak), 0, peak).astype(dtype)
     raise ValueError(f"rounding must be 'half_up' or 'half_even', not {rounding!r}")
@@ -105,12 +110,7 @@ def tensor_to_array(frame: torch.Tensor, dtype: np.dtype | type) -> np.ndarray:
     dtype = np.dtype(dtype)
     peak = peak_of(dtype)
     if frame.device.type == "cpu":  # numpy, single-threaded (see array_to_tensor)
-        # from_unit_float's arithmetic in one scratch array, then one pass that converts and reorders
-        # (bit-identical to it; one allocation instead of three temporaries)
-        scaled = np.multiply(frame.detach().float().numpy(), np.float32(peak))
-        np.add(scaled, np.float32(0.5), out=scaled)
-        np.clip(scaled, 0, np.float32(peak), out=scaled)
-        return scaled.transpose(1, 2, 0).astype(dtype, order="C")
+        return from_unit_float(frame.detach().float().numpy().transpose(1, 2, 0), dtype)
     scaled = frame.detach().float().mul(peak).add_(0.5).clamp_(0.0, peak)
     integer = scaled.to(torch.int32 if dtype == np.uint16 else torch.uint8).cpu().numpy()
     return np.ascontiguousarray(integer.transpose(1, 2, 0)).astype(dtype, copy=False)
