@@ -87,6 +87,14 @@ def test_dry_run_prints_the_plan_and_writes_nothing(clip_factory, tmp_path):
     assert "upscaling: lanczos to" in text and "output: " in text and "(ffv1, " in text, text
     assert text.endswith("dry run: nothing was written"), text
     assert not list(folder.iterdir()) and not list(tmp_path.glob("*.journal*"))
+    # the CRF the encoder is given: the codec's default or --crf, none for a codec without one
+    for codec, crf, shown in (("h264", None, "(h264, CRF 18, "), ("h264", "12", "(h264, CRF 12, "),
+                              ("ffv1", "12", "(ffv1, 160x96, ")):  # fmt: skip
+        target = folder / ("film.mp4" if codec == "h264" else "film.mkv")
+        quality = ("--crf", crf) if crf else ()
+        code, out, err = main_in_process([clip, "-o", target, "--codec", codec, *quality, "--dry-run"])
+        assert code == 0 and shown in " ".join((out + err).split()), out + err
+    assert not list(folder.iterdir())
     # the same refusals as a run: an existing output without --overwrite
     (folder / "film.mkv").write_bytes(b"keep me")
     code, _, err = main_in_process([*args, "--dry-run"])

@@ -99,7 +99,7 @@ def plan_lines(job: PreparedJob) -> list[str]:
     """What a run of ``job`` would do beyond the summary: engines, stages, encoder and segments."""
     from restore.jobs import wants_segments
     from restore.jobs.run import resize_in_encoder
-    from restore.media.encode import CODECS
+    from restore.media.encode import crf_for
     from restore.media.sequence_out import is_sequence_output
 
     config, plan = job.config, job.plan
@@ -118,8 +118,7 @@ def plan_lines(job: PreparedJob) -> list[str]:
     if is_sequence_output(config.output):
         kind = f"{config.output.suffix.lstrip('.').upper()} image sequence"
     else:
-        spec = CODECS.get(config.codec)
-        crf = config.crf if config.crf is not None else (spec.default_crf if spec else None)
+        crf = crf_for(config.codec, config.crf)
         kind = config.codec + (f", CRF {crf}" if crf is not None else "")
     lines.append(f"output: {config.output} ({kind}, {size})")
     if wants_segments(job):

@@ -44,6 +44,7 @@ __all__ = [
     "OutputColor",
     "output_color",
     "container_of",
+    "crf_for",
     "OutputTags",
     "output_tags",
     "check_container",
@@ -109,6 +110,13 @@ LARGE_FRAME_LOOKAHEAD = 10
 
 _TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
 _CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
+
+
+def crf_for(codec: str, crf: int | None) -> int | None:
+    """The CRF ``codec`` is encoded with: ``crf``, else the codec's default; None for a codec without
+    one (ProRes, FFV1), which ignores ``--crf``."""
+    default = CODECS[codec].default_crf
+    return None if default is None else (default if crf is None else crf)
 
 
 def container_of(output: Path) -> str:
@@ -285,8 +293,9 @@ class FrameWriter:
         command += ["-vf", ",".join(filters), "-c:v", spec.encoder, *spec.options]
         if spec.encoder == "libx264" and width * height > LARGE_FRAME_PIXELS:
             command += ["-x264-params", f"rc-lookahead={LARGE_FRAME_LOOKAHEAD}"]
-        if spec.default_crf is not None:
-            command += ["-crf", str(spec.default_crf if crf is None else crf)]
+        quality = crf_for(codec, crf)
+        if quality is not None:
+            command += ["-crf", str(quality)]
         command += _container_arguments(container, codec, timecode)
         command += ["-f", container, str(self.temporary)]
         self.command = command
