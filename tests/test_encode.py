@@ -26,6 +26,12 @@ from restore.media.encode import (
 from restore.media.probe import MediaInfo, StreamInfo, probe
 
 
+def test_crf_for_each_codec():
+    assert encode.crf_for("h264", None) == 18 and encode.crf_for("h265", None) == 20
+    assert encode.crf_for("h264", 12) == 12
+    assert encode.crf_for("ffv1", 12) is None and encode.crf_for("prores", None) is None
+
+
 def test_public_names():
     assert set(encode.__all__) == {
         "CodecSpec",
@@ -34,6 +40,7 @@ def test_public_names():
         "OutputColor",
         "output_color",
         "container_of",
+        "crf_for",
         "OutputTags",
         "output_tags",
         "check_container",
