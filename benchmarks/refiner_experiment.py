@@ -45,6 +45,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from torch import nn  # noqa: E402
+from tune_classic import CACHE, to_tensor  # noqa: E402  (the split sets' cache; frames as they are read)
 
 from dain.checkpoint import load_into, read_checkpoint, save_checkpoint  # noqa: E402
 from dain.engines.classic.blending import blend_weights  # noqa: E402
@@ -217,11 +218,6 @@ def compose(warped0, warped1, frame0, frame1, weight0, reliability, phase, resid
     crossfade = frame1 + (frame0 - frame1) * (1.0 - phase)
     out = crossfade + (out - crossfade) * reliability
     return (out if residual is None else out + residual).clamp(0.0, 1.0)
-
-
-def to_tensor(frame: np.ndarray) -> torch.Tensor:
-    """(H,W,3) uint8 -> (3,H,W) float32 in [0,1]."""
-    return torch.from_numpy(np.ascontiguousarray(frame.transpose(2, 0, 1))).float().div_(255.0)
 
 
 def windows(frames: list[np.ndarray]) -> list[tuple[int, int, list[tuple[int, float]]]]:
@@ -518,7 +514,7 @@ def held_out() -> list:
     """The tune half's evaluation triplets (``bench_interp_split.py``'s), never trained on."""
     from interp_sets import build_sets
 
-    return [t for _, t in build_sets(Path(os.environ.get("INTERP_CACHE", "/tmp/interp_split")))["tune"]]
+    return [t for _, t in build_sets(CACHE)["tune"]]
 
 
 @torch.no_grad()
