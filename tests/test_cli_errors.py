@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import (
     ffmpeg,
     file_digest,
+    main_in_process,
     make_clip,
     restore_command_with_default_signals,
     run_restore,
@@ -187,8 +188,6 @@ def test_help_keeps_the_defaults_written_in_option_help():
     for module in (restore.cli.batch, restore.cli.options, restore.cli.run):
         source = Path(module.__file__).read_text()
         assert not re.search(r"\[default:", source), f"{module.__name__} writes [default: …] in a help text"
-    from tests.conftest import main_in_process
-
     code, out, err = main_in_process(["run", "--help"])
     assert code == 0, err
     text = re.sub(r"[│\s]+", " ", out)  # the help is wrapped (and cut) to the terminal's width
@@ -207,6 +206,7 @@ def test_a_stop_signal_swallowed_by_a_finaliser_is_raised_again():
         def __del__(self):
             os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, inside the finaliser
 
+    before = signal.getsignal(signal.SIGTERM)
     with stopped_by_signals():
         raise_if_stopped()  # nothing yet
         item = SignalledWhileFinalised()
@@ -216,7 +216,7 @@ def test_a_stop_signal_swallowed_by_a_finaliser_is_raised_again():
             raise_if_stopped()
         assert stopped.value.signum == signal.SIGTERM
     raise_if_stopped()  # the next command starts afresh
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_a_signal_the_process_ignores_stays_ignored():
