@@ -6,6 +6,7 @@ so it can be rerun.
     .venv/bin/python benchmarks/refiner_experiment.py evaluate   # held-out tune triplets
     .venv/bin/python benchmarks/refiner_experiment.py pool       # fits its own crops, not others
     .venv/bin/python benchmarks/refiner_experiment.py oracle     # what a perfect blend weight would give
+    .venv/bin/python benchmarks/refiner_experiment.py cues       # what picks the better warp, and using it
 
 Figures and the conclusion: ``benchmarks/RESULTS.md`` (issue 13, "A learned refiner").
 
@@ -578,6 +579,77 @@ def pool(steps: int, lr: float) -> None:
 
 
 @torch.no_grad()
+def cues() -> None:
+    """Where the two warps disagree (mean squared difference over 0.005): how often simple cues pick
+    the warp closer to the truth (weighted by how much the choice matters), and what sharpening the
+    blend weights with them does (visibility × exp(−excess / σ)), on the held-out tune triplets."""
+    from interp_sets import shared_tool
+
+    from restore.media.frames import tensor_to_array
+
+    scorer = shared_tool("eval_interp")
+    engine = ClassicInterpolator()
+    s = engine.settings
+
+    def box(x: torch.Tensor, size: int) -> torch.Tensor:
+        return F.avg_pool2d(x[None], size, stride=1, padding=size // 2, count_include_pad=False)[0]
+
+    def edges(x: torch.Tensor) -> torch.Tensor:
+        across = F.pad((x[:, :, 1:] - x[:, :, :-1]).abs().mean(0), (0, 1))
+        down = F.pad((x[:, 1:] - x[:, :-1]).abs().mean(0), (0, 0, 0, 1))
+        return (across + down)[None]
+
+    accuracy: dict[str, list[float]] = {}
+    scores: dict[str, list[float]] = {}
+    shares = []
+    for t in held_out():
+        f0, truth, f2 = to_tensor(t.frames[0]), to_tensor(t.frames[1]), to_tensor(t.frames[2])
+        flow_t0, flow_t1, vis0, vis1 = maps_at(engine, engine.analyse(f0, f2), 0.5)
+        warped0, warped1 = warp_planes(f0, flow_t0), warp_planes(f2, flow_t1)
+        crossfade = 0.5 * (f0 + f2)
+        error0, error1 = ((warped0 - truth) ** 2).mean(0), ((warped1 - truth) ** 2).mean(0)
+        disagree = ((warped0 - warped1) ** 2).mean(0) > 0.005
+        matters = (error0 - error1).abs() * disagree
+        shares.append(float(disagree.float().mean()))
+        distance = {
+            "visibility (higher)": (-vis0[0], -vis1[0]),
+            "fewer edges, 7x7": (box(edges(warped0), 7), box(edges(warped1), 7)),
+            "closer to the cross-fade": (
+                ((warped0 - crossfade) ** 2).mean(0, keepdim=True),
+                ((warped1 - crossfade) ** 2).mean(0, keepdim=True),
+            ),
+            "smaller flow": (flow_t0[0].norm(dim=0)[None], flow_t1[0].norm(dim=0)[None]),
+        }
+        for name, (d0, d1) in distance.items():
+            right = ((d0[0] < d1[0]) == (error0 < error1)).float()
+            accuracy.setdefault(name, []).append(float((right * matters).sum() / (matters.sum() + 1e-12)))
+        _, reliability = blend_weights(vis0, vis1, 0.5, s.visibility_floor, s.fallback_power)
+        variants = {"engine": (vis0, vis1)}
+        for sigma in (0.002, 0.005, 0.01, 0.02):
+            for size in (3, 7):
+                d0 = box(((warped0 - crossfade) ** 2).mean(0, keepdim=True), size)
+                d1 = box(((warped1 - crossfade) ** 2).mean(0, keepdim=True), size)
+                low = torch.minimum(d0, d1)
+                sharp0, sharp1 = torch.exp(-(d0 - low) / sigma), torch.exp(-(d1 - low) / sigma)
+                variants[f"cross-fade cue, sigma {sigma}, {size}x{size}"] = (vis0 * sharp0, vis1 * sharp1)
+        for sigma in (0.01, 0.03):
+            d0, d1 = box(edges(warped0), 7), box(edges(warped1), 7)
+            low = torch.minimum(d0, d1)
+            sharp0, sharp1 = torch.exp(-(d0 - low) / sigma), torch.exp(-(d1 - low) / sigma)
+            variants[f"edge cue, sigma {sigma}, 7x7"] = (vis0 * sharp0, vis1 * sharp1)
+        for name, (v0, v1) in variants.items():
+            weight0, _ = blend_weights(v0, v1, 0.5, s.visibility_floor, s.fallback_power)
+            picture = compose(warped0, warped1, f0, f2, weight0[0], reliability[0], 0.5)
+            scores.setdefault(name, []).append(scorer.psnr(tensor_to_array(picture, np.uint8), t.frames[1]))
+    print(f"pixels where the warps disagree: {100 * np.mean(shares):.1f} %")
+    for name, values in accuracy.items():
+        print(f"picks the better warp: {name:28s} {100 * np.mean(values):.1f} %")
+    base = np.array(scores["engine"])
+    for name, values in scores.items():
+        print(f"{name:36s} {np.mean(values):.3f} dB ({np.mean(np.array(values) - base):+.3f})")
+
+
+@torch.no_grad()
 def oracle() -> None:
     """Upper bounds on the held-out tune triplets: the blend weight fitted to the truth per pixel,
     or per 5×5 window, and always trusting the warps (no cross-fade)."""
@@ -618,7 +690,7 @@ def oracle() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["prepare", "train", "evaluate", "pool", "oracle"])
+    parser.add_argument("command", choices=["prepare", "train", "evaluate", "pool", "oracle", "cues"])
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop", type=int, default=96)
@@ -635,6 +707,8 @@ def main() -> int:
         evaluate(args.weights)
     elif args.command == "pool":
         pool(400, args.lr)
+    elif args.command == "cues":
+        cues()
     else:
         oracle()
     return 0

@@ -84,6 +84,9 @@ def main() -> int:
     parser.add_argument("--variant", nargs="*")
     parser.add_argument("--detail", action="store_true")
     parser.add_argument("--hd-grid", action="store_true", help="analysis grid as coarse as at 720p")
+    parser.add_argument(
+        "--grid-fraction", type=float, help="analysis grid of at most this share of each frame's pixels"
+    )
     args = parser.parse_args()
     scorer, baselines = shared_tool("eval_interp"), shared_tool("baselines")
     sets = build_sets(CACHE)
@@ -96,9 +99,12 @@ def main() -> int:
         engine = ClassicInterpolator(settings=settings) if not callable(settings) else settings()
         start, scores, ssims = time.perf_counter(), [], []
         for _, t in rows:
+            height, width = t.frames[0].shape[:2]
             if args.hd_grid:
-                height, width = t.frames[0].shape[:2]
                 pixels = settings.max_analysis_pixels * height * width // (1280 * 720)
+                engine.settings = replace(settings, max_analysis_pixels=pixels)
+            elif args.grid_fraction:
+                pixels = min(settings.max_analysis_pixels, int(args.grid_fraction * height * width))
                 engine.settings = replace(settings, max_analysis_pixels=pixels)
             out = engine.interpolate(to_tensor(t.frames[0]), to_tensor(t.frames[2]), [0.5])[0]
             out = tensor_to_array(out, np.uint8)
